@@ -1,0 +1,28 @@
+"""Errors a service raises for a caller's mistake, each with the HTTP status it maps to."""
+
+from typing import Any
+
+
+class OrchestError(Exception):
+    """A problem the user can fix; its message says what is wrong and how to fix it."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": self.message}
+
+
+class BadRequest(OrchestError):
+    status = 400
+
+
+class NotFound(OrchestError):
+    status = 404
+
+
+class Conflict(OrchestError):
+    status = 409

@@ -1,0 +1,160 @@
+"""Pipeline files under the server's root folder: list, read, create, update, delete.
+
+Paths are API paths: relative to the server's root folder, with `/` separators, as in
+Jupyter's contents API. Every path is checked to stay inside the root folder.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..pipeline import (
+    PipelineValidationError,
+    ValidationIssue,
+    dump_definition,
+    find_pipelines,
+    new_definition,
+    parse_definition,
+    project_folder,
+    validate_definition,
+)
+from .atomic import create_exclusive, write_atomic
+from .errors import BadRequest, NotFound
+
+PIPELINE_SUFFIX = ".orchest"
+MAX_NAME_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class PipelineFile:
+    """A pipeline file as read from disk, with what is wrong with it, if anything."""
+
+    path: str
+    project: str
+    definition: dict[str, Any] | None
+    issues: list[ValidationIssue] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.definition is not None and not self.issues
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "project": self.project,
+            "definition": self.definition,
+            "valid": self.valid,
+            "issues": [issue.to_json() for issue in self.issues],
+        }
+
+    def summary(self) -> dict[str, Any]:
+        definition = self.definition or {}
+        name, uuid = definition.get("name"), definition.get("uuid")
+        return {
+            "path": self.path,
+            "project": self.project,
+            "name": name if isinstance(name, str) else PurePosixPath(self.path).stem,
+            "uuid": uuid if isinstance(uuid, str) else None,
+            "valid": self.valid,
+        }
+
+
+def file_stem_for(name: str) -> str:
+    """A file name stem for a pipeline name: `My pipeline` -> `my-pipeline`."""
+    stem = re.sub(r"[^\w.-]+", "-", name.strip().lower()).strip("-.")
+    return stem or "pipeline"
+
+
+class PipelineService:
+    """All pipeline file operations, confined to one root folder."""
+
+    def __init__(self, root_dir: Path) -> None:
+        self.root_dir = root_dir
+
+    def list_pipelines(self) -> list[dict[str, Any]]:
+        return [self.read(found.path).summary() for found in find_pipelines(self.root_dir)]
+
+    def read(self, path: str) -> PipelineFile:
+        file = self._existing_pipeline(path)
+        api_path, project, pipeline_dir = self._locate(file)
+        try:
+            definition = parse_definition(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as error:
+            issue = ValidationIssue(
+                pointer="",
+                message=f"The file is not UTF-8 text ({error.reason} at byte {error.start}).",
+                rule="invalid-json",
+                step=None,
+            )
+            return PipelineFile(api_path, project, None, [issue])
+        except PipelineValidationError as error:
+            return PipelineFile(api_path, project, None, error.issues)
+        issues = validate_definition(definition, pipeline_dir=pipeline_dir)
+        return PipelineFile(api_path, project, definition, issues)
+
+    def create(self, folder: str, name: object) -> PipelineFile:
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequest("A pipeline needs a name: give a non-empty `name`.")
+        if len(name) > MAX_NAME_LENGTH:
+            raise BadRequest(f"The name is too long: at most {MAX_NAME_LENGTH} characters.")
+        directory = self._resolve(folder)
+        if not directory.is_dir():
+            raise NotFound(f"The folder '{folder}' does not exist.")
+        text = dump_definition(new_definition(name.strip()))
+        stem = file_stem_for(name)
+        for attempt in range(1000):
+            candidate = directory / f"{stem}{f'-{attempt}' if attempt else ''}{PIPELINE_SUFFIX}"
+            try:
+                create_exclusive(candidate, text)
+            except FileExistsError:
+                continue
+            return self.read(self._api_path(candidate))
+        raise BadRequest(f"Too many pipelines named '{stem}' in '{folder}'; choose another name.")
+
+    def update(self, path: str, definition: object) -> PipelineFile:
+        file = self._existing_pipeline(path)
+        _, _, pipeline_dir = self._locate(file)
+        issues = validate_definition(definition, pipeline_dir=pipeline_dir)
+        if issues:
+            raise PipelineValidationError(issues)
+        assert isinstance(definition, dict)  # a valid definition is a JSON object
+        write_atomic(file, dump_definition(definition))
+        return self.read(path)
+
+    def delete(self, path: str) -> None:
+        self._existing_pipeline(path).unlink()
+
+    def _existing_pipeline(self, path: str) -> Path:
+        if not path.endswith(PIPELINE_SUFFIX):
+            raise BadRequest(f"'{path}' is not a pipeline file: its name must end in .orchest.")
+        file = self._resolve(path)
+        if not file.is_file():
+            raise NotFound(f"There is no pipeline file '{path}'.")
+        return file
+
+    def _resolve(self, path: str) -> Path:
+        """The real location of an API path, refusing any path that leaves the root."""
+        relative = PurePosixPath(path.strip("/"))
+        if any(part == ".." or part.startswith(".") for part in relative.parts):
+            raise BadRequest(f"'{path}' is not allowed: hidden folders and '..' are refused.")
+        try:
+            resolved = (self.root_dir / relative).resolve()
+        except (OSError, ValueError) as error:
+            raise BadRequest(f"'{path}' is not a valid path: {error}.") from None
+        if not resolved.is_relative_to(self.root_dir):
+            raise BadRequest(f"'{path}' leads outside the server's root folder.")
+        return resolved
+
+    def _api_path(self, file: Path) -> str:
+        return file.relative_to(self.root_dir).as_posix()
+
+    def _locate(self, file: Path) -> tuple[str, str, str]:
+        """The file's API path, its project's API path, and its folder within the project."""
+        project = project_folder(file, self.root_dir)
+        pipeline_dir = file.parent.relative_to(project).as_posix()
+        return (
+            self._api_path(file),
+            self._api_path(project) if project != self.root_dir else "",
+            "" if pipeline_dir == "." else pipeline_dir,
+        )
