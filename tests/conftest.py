@@ -1,0 +1,32 @@
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_orchest": True}}}
+
+
+ApiCall = Callable[..., Awaitable[tuple[int, Any]]]
+
+
+@pytest.fixture
+def api(jp_fetch: Any) -> ApiCall:
+    """Call the extension's REST API as an authenticated user; returns (status, JSON body)."""
+
+    async def call(method: str, *path: str, body: Any = None) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"method": method, "raise_error": False}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
+        elif method in ("POST", "PUT"):
+            kwargs["body"] = ""
+        response = await jp_fetch("orchest", "api", *path, **kwargs)
+        text = response.body.decode() if response.body else ""
+        return response.code, json.loads(text) if text else None
+
+    return call

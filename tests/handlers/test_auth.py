@@ -1,0 +1,59 @@
+"""Every route of the extension refuses requests without Jupyter's authentication."""
+
+import re
+from typing import Any
+
+from tornado.web import RequestHandler
+
+from jupyter_orchest.handlers import API_PREFIX
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def extension_routes(serverapp: Any) -> list[tuple[str, type[RequestHandler]]]:
+    routes = []
+    for rule in serverapp.web_app.wildcard_router.rules:
+        for inner in getattr(rule.target, "rules", [rule]):
+            pattern = inner.matcher.regex.pattern
+            if f"/{API_PREFIX}/" in pattern:
+                routes.append((pattern, inner.target))
+    return routes
+
+
+def sample_url(pattern: str) -> str:
+    """A concrete URL that the route's pattern matches."""
+    url = re.sub(r"\(\?P<\w+>[^)]*\)|\([^)]*\)", "some/pipeline.orchest", pattern)
+    return url.rstrip("$")
+
+
+def implemented_methods(handler: type[RequestHandler]) -> list[str]:
+    return [
+        method
+        for method in HTTP_METHODS
+        if getattr(handler, method.lower()) is not getattr(RequestHandler, method.lower())
+    ]
+
+
+async def test_every_route_requires_authentication(
+    jp_serverapp: Any, http_server_client: Any, jp_auth_header: dict[str, str]
+) -> None:
+    routes = extension_routes(jp_serverapp)
+    assert len(routes) >= 2, "the extension's routes were not found"
+    checked = 0
+    for pattern, handler in routes:
+        url = sample_url(pattern)
+        assert re.fullmatch(pattern, url), (pattern, url)
+        for method in implemented_methods(handler):
+            body = "{}" if method in ("POST", "PUT", "PATCH") else None
+            anonymous = await http_server_client.fetch(
+                url, method=method, body=body, raise_error=False
+            )
+            assert anonymous.code == 403, f"{method} {url} answered {anonymous.code} anonymously"
+            # The same request with a token gets past authentication, so the 403 above is
+            # the authentication check and not some other refusal.
+            signed_in = await http_server_client.fetch(
+                url, method=method, body=body, headers=jp_auth_header, raise_error=False
+            )
+            assert signed_in.code != 403, f"{method} {url} refused an authenticated user"
+            checked += 1
+    assert checked >= 5
