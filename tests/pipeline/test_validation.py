@@ -14,7 +14,7 @@ from jupyter_orchest.pipeline import (
     validate_definition,
 )
 
-StepFactory = PipelineFactory = Callable[..., dict[str, Any]]
+Factory = Callable[..., dict[str, Any]]
 
 
 def issues_of(doc: object, rule: str, pipeline_dir: str = "") -> list[ValidationIssue]:
@@ -37,7 +37,7 @@ def test_an_orchest_written_file_is_valid(orchest_text: str) -> None:
     assert validate_definition(parse_definition(orchest_text)) == []
 
 
-def test_optional_parts_may_be_missing(make_pipeline: PipelineFactory) -> None:
+def test_optional_parts_may_be_missing(make_pipeline: Factory) -> None:
     doc = make_pipeline()
     for key in ("settings", "parameters", "services"):
         del doc[key]
@@ -47,15 +47,11 @@ def test_optional_parts_may_be_missing(make_pipeline: PipelineFactory) -> None:
     assert validate_definition(doc) == []
 
 
-def test_a_step_without_a_file_yet_is_accepted(
-    make_pipeline: PipelineFactory, make_step: StepFactory
-) -> None:
+def test_a_step_without_a_file_yet_is_accepted(make_pipeline: Factory, make_step: Factory) -> None:
     assert validate_definition(make_pipeline(make_step("s", "Load", file_path=""))) == []
 
 
-def test_unknown_keys_are_accepted_everywhere(
-    make_pipeline: PipelineFactory, make_step: StepFactory
-) -> None:
+def test_unknown_keys_are_accepted_everywhere(make_pipeline: Factory, make_step: Factory) -> None:
     step = make_step("s", "Load", extra_step_key=[1])
     step["kernel"]["extra"] = {}
     step["meta_data"]["extra"] = None
@@ -66,7 +62,7 @@ def test_unknown_keys_are_accepted_everywhere(
 
 
 def test_a_wrongly_typed_value_is_explained_with_its_pointer(
-    make_pipeline: PipelineFactory, make_step: StepFactory
+    make_pipeline: Factory, make_step: Factory
 ) -> None:
     step = make_step("a1", "Load")
     step["title"] = 3
@@ -77,7 +73,7 @@ def test_a_wrongly_typed_value_is_explained_with_its_pointer(
 
 
 def test_schema_messages_name_the_step_by_its_title(
-    make_pipeline: PipelineFactory, make_step: StepFactory
+    make_pipeline: Factory, make_step: Factory
 ) -> None:
     issue = only(make_pipeline(make_step("a1", "Load", incoming_connections="a0")), "schema")
     assert issue.pointer == "/steps/a1/incoming_connections"
@@ -87,7 +83,7 @@ def test_schema_messages_name_the_step_by_its_title(
 
 
 def test_every_schema_problem_is_reported_sorted_by_pointer(
-    make_pipeline: PipelineFactory, make_step: StepFactory
+    make_pipeline: Factory, make_step: Factory
 ) -> None:
     step = make_step("s", "Load", parameters=[], kernel={"name": 1})
     step["meta_data"] = {"hidden": "no", "position": [1, "2", 3]}
@@ -139,7 +135,7 @@ def test_every_schema_problem_is_reported_sorted_by_pointer(
     assert pointers == sorted(pointers)
 
 
-def test_missing_required_keys_are_each_pointed_at(make_pipeline: PipelineFactory) -> None:
+def test_missing_required_keys_are_each_pointed_at(make_pipeline: Factory) -> None:
     doc = make_pipeline()
     del doc["name"]
     doc["steps"] = {"s": {"uuid": "s", "title": "Load"}}
@@ -165,7 +161,7 @@ def test_a_non_object_document_is_reported() -> None:
 
 @pytest.mark.parametrize("uuid", ["../evil", "a/b", "", "with space", "line\n", "ünï"], ids=repr)
 def test_uuids_must_be_safe_folder_names(
-    uuid: str, make_pipeline: PipelineFactory, make_step: StepFactory
+    uuid: str, make_pipeline: Factory, make_step: Factory
 ) -> None:
     doc = make_pipeline(make_step("s", "Load"), uuid=uuid)
     issue = only(doc, "schema")
@@ -174,14 +170,14 @@ def test_uuids_must_be_safe_folder_names(
 
 
 def test_a_step_environment_may_be_empty_but_not_a_path(
-    make_pipeline: PipelineFactory, make_step: StepFactory
+    make_pipeline: Factory, make_step: Factory
 ) -> None:
     assert validate_definition(make_pipeline(make_step("s", "Load", environment=""))) == []
     issue = only(make_pipeline(make_step("s", "Load", environment="../x")), "schema")
     assert issue.pointer == "/steps/s/environment"
 
 
-def test_values_json_cannot_hold_are_reported(make_pipeline: PipelineFactory) -> None:
+def test_values_json_cannot_hold_are_reported(make_pipeline: Factory) -> None:
     loop: list[object] = []
     loop.append(loop)
     doc = make_pipeline(parameters={"a": {1, 2}, "b": float("nan"), "c": (1, 2), "d": loop, 5: "x"})
@@ -203,13 +199,13 @@ def test_values_json_cannot_hold_are_reported(make_pipeline: PipelineFactory) ->
     }
 
 
-def test_shared_values_are_not_mistaken_for_loops(make_pipeline: PipelineFactory) -> None:
+def test_shared_values_are_not_mistaken_for_loops(make_pipeline: Factory) -> None:
     shared = {"name": "python", "display_name": "Python 3"}
     doc = make_pipeline(parameters={"a": shared, "b": [shared, shared]})
     assert validate_definition(doc) == []
 
 
-def test_nesting_deeper_than_json_tools_handle_is_reported(make_pipeline: PipelineFactory) -> None:
+def test_nesting_deeper_than_json_tools_handle_is_reported(make_pipeline: Factory) -> None:
     deep: Any = "bottom"
     for _ in range(10_000):
         deep = [deep]
@@ -220,7 +216,7 @@ def test_nesting_deeper_than_json_tools_handle_is_reported(make_pipeline: Pipeli
 
 
 def test_a_step_stored_under_another_uuid_is_reported(
-    make_pipeline: PipelineFactory, make_step: StepFactory
+    make_pipeline: Factory, make_step: Factory
 ) -> None:
     doc = make_pipeline(make_step("a", "Load"))
     doc["steps"] = {"key": doc["steps"]["a"]}
@@ -233,7 +229,7 @@ def test_a_step_stored_under_another_uuid_is_reported(
 
 
 def test_a_connection_from_an_unknown_step_is_reported(
-    make_pipeline: PipelineFactory, make_step: StepFactory
+    make_pipeline: Factory, make_step: Factory
 ) -> None:
     doc = make_pipeline(make_step("a", "Load"), make_step("b", "Clean", ["a", "ghost"]))
     issue = only(doc, "unknown-connection")
@@ -243,7 +239,7 @@ def test_a_connection_from_an_unknown_step_is_reported(
 
 
 def test_a_step_connected_to_itself_is_reported_once(
-    make_pipeline: PipelineFactory, make_step: StepFactory
+    make_pipeline: Factory, make_step: Factory
 ) -> None:
     doc = make_pipeline(make_step("a", "Load", ["a"]))
     [issue] = validate_definition(doc)
@@ -255,9 +251,7 @@ def test_a_step_connected_to_itself_is_reported_once(
     assert 'Step "Load" is connected to itself' in issue.message
 
 
-def test_a_parent_listed_twice_is_reported(
-    make_pipeline: PipelineFactory, make_step: StepFactory
-) -> None:
+def test_a_parent_listed_twice_is_reported(make_pipeline: Factory, make_step: Factory) -> None:
     doc = make_pipeline(make_step("a", "Load"), make_step("b", "Clean", ["a", "a", "a"]))
     found = issues_of(doc, "duplicate-connection")
     assert [i.pointer for i in found] == [
@@ -268,7 +262,7 @@ def test_a_parent_listed_twice_is_reported(
 
 
 def test_a_cycle_is_reported_with_the_steps_in_order(
-    make_pipeline: PipelineFactory, make_step: StepFactory
+    make_pipeline: Factory, make_step: Factory
 ) -> None:
     doc = make_pipeline(
         make_step("a", "Load", ["c"]),
@@ -282,17 +276,13 @@ def test_a_cycle_is_reported_with_the_steps_in_order(
     assert 'the one from step "Train" to step "Load"' in issue.message
 
 
-def test_a_two_step_cycle_is_reported(
-    make_pipeline: PipelineFactory, make_step: StepFactory
-) -> None:
+def test_a_two_step_cycle_is_reported(make_pipeline: Factory, make_step: Factory) -> None:
     doc = make_pipeline(make_step("a", "Load", ["b"]), make_step("b", "Clean", ["a"]))
     issue = only(doc, "cycle")
     assert "steps form a cycle: Load -> Clean -> Load" in issue.message
 
 
-def test_separate_cycles_are_each_reported(
-    make_pipeline: PipelineFactory, make_step: StepFactory
-) -> None:
+def test_separate_cycles_are_each_reported(make_pipeline: Factory, make_step: Factory) -> None:
     doc = make_pipeline(
         make_step("a", "A", ["b"]),
         make_step("b", "B", ["a"]),
@@ -306,7 +296,7 @@ def test_separate_cycles_are_each_reported(
 
 @pytest.mark.parametrize("path", ["/home/me/load.ipynb", "C:\\work\\load.ipynb", "\\\\srv\\x.py"])
 def test_absolute_file_paths_are_reported(
-    path: str, make_pipeline: PipelineFactory, make_step: StepFactory
+    path: str, make_pipeline: Factory, make_step: Factory
 ) -> None:
     issue = only(make_pipeline(make_step("a", "Load", file_path=path)), "file-path-absolute")
     assert (issue.pointer, issue.step) == ("/steps/a/file_path", "a")
@@ -326,7 +316,7 @@ def test_absolute_file_paths_are_reported(
     ],
 )
 def test_file_paths_leaving_the_project_are_reported(
-    path: str, pipeline_dir: str, make_pipeline: PipelineFactory, make_step: StepFactory
+    path: str, pipeline_dir: str, make_pipeline: Factory, make_step: Factory
 ) -> None:
     doc = make_pipeline(make_step("a", "Load", file_path=path))
     issue = only(doc, "file-path-escapes-project", pipeline_dir)
@@ -346,7 +336,7 @@ def test_file_paths_leaving_the_project_are_reported(
     ],
 )
 def test_file_paths_inside_the_project_are_accepted(
-    path: str, pipeline_dir: str, make_pipeline: PipelineFactory, make_step: StepFactory
+    path: str, pipeline_dir: str, make_pipeline: Factory, make_step: Factory
 ) -> None:
     doc = make_pipeline(make_step("a", "Load", file_path=path))
     assert validate_definition(doc, pipeline_dir=pipeline_dir) == []
@@ -356,7 +346,7 @@ def test_file_paths_inside_the_project_are_accepted(
     "path", ["data.csv", "load.PY", "notebook", "scripts/", ".py", "x.ipynb.bak"]
 )
 def test_files_a_step_cannot_run_are_reported(
-    path: str, make_pipeline: PipelineFactory, make_step: StepFactory
+    path: str, make_pipeline: Factory, make_step: Factory
 ) -> None:
     issue = only(make_pipeline(make_step("a", "Load", file_path=path)), "unsupported-extension")
     assert (issue.pointer, issue.step) == ("/steps/a/file_path", "a")
@@ -366,17 +356,17 @@ def test_files_a_step_cannot_run_are_reported(
 
 @pytest.mark.parametrize("path", ["a.ipynb", "a.py", "a.sh", "a.R", "a.r", "a.jl", "a.js"])
 def test_every_supported_kind_of_file_is_accepted(
-    path: str, make_pipeline: PipelineFactory, make_step: StepFactory
+    path: str, make_pipeline: Factory, make_step: Factory
 ) -> None:
     assert validate_definition(make_pipeline(make_step("a", "Load", file_path=path))) == []
 
 
 @pytest.mark.parametrize("version", ["1.0.0", "1.1.0", "1.2", "1"])
-def test_format_versions_1_x_are_accepted(version: str, make_pipeline: PipelineFactory) -> None:
+def test_format_versions_1_x_are_accepted(version: str, make_pipeline: Factory) -> None:
     assert validate_definition(make_pipeline(version=version)) == []
 
 
-def test_a_newer_major_version_asks_for_an_update(make_pipeline: PipelineFactory) -> None:
+def test_a_newer_major_version_asks_for_an_update(make_pipeline: Factory) -> None:
     issue = only(make_pipeline(version="2.0.0"), "unsupported-version")
     assert issue.pointer == "/version"
     assert 'format version "2.0.0", which is newer' in issue.message
@@ -384,13 +374,13 @@ def test_a_newer_major_version_asks_for_an_update(make_pipeline: PipelineFactory
 
 
 @pytest.mark.parametrize("version", ["0.9.0", "one", "", "1.0.0-beta", "\u0661.0.0"])
-def test_an_unreadable_version_is_reported(version: str, make_pipeline: PipelineFactory) -> None:
+def test_an_unreadable_version_is_reported(version: str, make_pipeline: Factory) -> None:
     issue = only(make_pipeline(version=version), "unsupported-version")
     assert issue.pointer == "/version"
     assert '"1.0.0"' in issue.message
 
 
-def test_semantic_checks_skip_wrongly_typed_parts(make_pipeline: PipelineFactory) -> None:
+def test_semantic_checks_skip_wrongly_typed_parts(make_pipeline: Factory) -> None:
     doc = make_pipeline()
     doc["steps"] = {
         "a": "not a step",
@@ -401,9 +391,7 @@ def test_semantic_checks_skip_wrongly_typed_parts(make_pipeline: PipelineFactory
     assert rules == {"schema"}
 
 
-def test_ensure_valid_raises_with_every_issue(
-    make_pipeline: PipelineFactory, make_step: StepFactory
-) -> None:
+def test_ensure_valid_raises_with_every_issue(make_pipeline: Factory, make_step: Factory) -> None:
     doc = make_pipeline(make_step("a", "Load", ["a"], file_path="/x.csv"), version="3")
     with pytest.raises(PipelineValidationError) as caught:
         ensure_valid(doc)
