@@ -117,14 +117,22 @@ def test_an_unreadable_root_is_an_error(tmp_path: Path) -> None:
 
 
 def test_very_deep_trees_need_no_recursion(tmp_path: Path) -> None:
+    depth = 1200  # deeper than Python's default recursion limit
     deep = tmp_path
-    for _ in range(1200):  # one at a time: mkdir(parents=True) itself recurses
+    # Made and removed one folder at a time: pathlib and shutil.rmtree recurse.
+    for _ in range(depth):
         deep = deep / "d"
         deep.mkdir()
     (deep / "bottom.orchest").write_text("{}")
-    [found] = find_pipelines(tmp_path)
-    assert found.path == "d/" * 1200 + "bottom.orchest"
-    assert found.project == "d/" * 1199 + "d"
+    try:
+        [found] = find_pipelines(tmp_path)
+    finally:
+        (deep / "bottom.orchest").unlink()
+        for _ in range(depth):
+            deep.rmdir()
+            deep = deep.parent
+    assert found.path == "d/" * depth + "bottom.orchest"
+    assert found.project == "d/" * (depth - 1) + "d"
 
 
 def test_project_folder_is_the_nearest_folder_with_a_project_marker(workspace: Path) -> None:
