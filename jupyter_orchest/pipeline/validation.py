@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import posixpath
 import re
 from importlib import resources
 from typing import Any
@@ -33,6 +35,8 @@ MAX_NESTING = 200
 
 _READABLE_VERSION = re.compile(r"1(\.[0-9]+){0,2}")
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")
+# Backslashes count as separators too, so a path typed on Windows cannot slip a "..\" past
+# the check for paths leaving the project.
 _PATH_SEPARATORS = re.compile(r"[\\/]")
 
 _TYPE_WORDS = {
@@ -69,16 +73,15 @@ def validate_definition(doc: object, *, pipeline_dir: str = "") -> list[Validati
     form ("" at the project root); step file paths are resolved from it to find those that
     point outside the project.
     """
-    not_json = _non_json_issues(doc)
-    if not_json:
-        # Later checks assume JSON data; a set or a self-containing list would derail them.
-        return not_json
-    issues = _schema_issues(doc)
-    if isinstance(doc, dict):
-        issues += _version_issues(doc.get("version"))
-        steps = doc.get("steps")
-        if isinstance(steps, dict):
-            issues += _step_issues(steps, pipeline_dir)
+    issues = _non_json_issues(doc)
+    # Later checks assume JSON data; a set or a list containing itself would derail them.
+    if not issues:
+        issues = _schema_issues(doc)
+        if isinstance(doc, dict):
+            issues += _version_issues(doc.get("version"))
+            steps = doc.get("steps")
+            if isinstance(steps, dict):
+                issues += _step_issues(steps, pipeline_dir)
     return sorted(issues, key=lambda issue: (issue.pointer, issue.rule, issue.message))
 
 
@@ -106,7 +109,8 @@ def _non_json_issues(doc: object) -> list[ValidationIssue]:
     issues: list[ValidationIssue] = []
 
     def report(pointer: str, problem: str) -> None:
-        issues.append(ValidationIssue(pointer, f"{_where(pointer, doc)} {problem}.", "schema"))
+        message = f"{_where(pointer, doc)} {problem}."
+        issues.append(ValidationIssue(pointer, message, "schema", step_of_pointer(pointer)))
 
     on_path: set[int] = set()
     checked: set[int] = set()
@@ -132,17 +136,17 @@ def _non_json_issues(doc: object) -> list[ValidationIssue]:
                         continue
                     item_pointer = f"{pointer}/{escape_pointer_part(key)}"
                     pending.append((False, item, item_pointer, depth + 1))
-        elif isinstance(value, float) and not (value == value and abs(value) != float("inf")):
+        elif isinstance(value, float) and not math.isfinite(value):
             report(pointer, f"must be a finite number, got {describe(value)}")
         elif isinstance(value, int) and not _writable_int(value):
             report(pointer, "is a number with too many digits to be written")
-        elif not isinstance(value, str | int | float | bool | None):
+        elif not isinstance(value, str | int | float | None):
             report(
                 pointer,
                 "must be a JSON value (a string, number, true or false, null, list or object), "
                 f"got {describe(value)}",
             )
-    return sorted(issues, key=lambda issue: issue.pointer)
+    return issues
 
 
 def _writable_int(value: int) -> bool:
@@ -174,7 +178,7 @@ def _schema_issues(doc: object) -> list[ValidationIssue]:
             continue
         message = f"{_where(pointer, doc)} {_schema_problem(error)}."
         issues.append(ValidationIssue(pointer, message, "schema", step_of_pointer(pointer)))
-    return sorted(issues, key=lambda issue: issue.pointer)
+    return issues
 
 
 def _missing_key_issues(
@@ -218,7 +222,8 @@ def _version_issues(version: object) -> list[ValidationIssue]:
     if not isinstance(version, str) or _READABLE_VERSION.fullmatch(version):
         return []
     major = version.split(".", 1)[0]
-    if major.isdecimal() and major.isascii() and int(major) > 1:
+    # Compared as text: int() refuses numbers past Python's digit limit.
+    if major.isdecimal() and major.isascii() and major.lstrip("0") not in ("", "1"):
         message = (
             f"This pipeline uses format version {quote(version)}, which is newer than this "
             "version of jupyter-orchest can read (1.x); update jupyter-orchest to open it."
@@ -258,7 +263,8 @@ def _step_issues(steps: dict[str, Any], pipeline_dir: str) -> list[ValidationIss
         if isinstance(incoming, list):
             parents[key] = [p for p in incoming if isinstance(p, str) and p in steps and p != key]
     issues += connection_issues(steps)
-    # Connections reported above are left out, so a self-connection is not reported twice.
+    # The graph leaves out the connections just reported, so a self-connection is not also
+    # reported as a cycle.
     graph = PipelineGraph(parents, titles)
     issues += [graph.cycle_issue(cycle) for cycle in graph.find_cycles()]
     return issues
@@ -282,7 +288,7 @@ def _file_path_issues(
             "steps can only use files inside the project, so move or copy the file into it."
         )
         issues.append(ValidationIssue(pointer, message, "file-path-escapes-project", key))
-    if not parts[-1].endswith(SUPPORTED_EXTENSIONS) or parts[-1] in SUPPORTED_EXTENSIONS:
+    if posixpath.splitext(parts[-1])[1] not in SUPPORTED_EXTENSIONS:
         message = (
             f"{sentence(name)} uses {quote(file_path)}, but a step runs a notebook or a script: "
             "the file name must end in .ipynb, .py, .sh, .R (or .r), .jl or .js."

@@ -373,6 +373,11 @@ def test_a_newer_major_version_asks_for_an_update(make_pipeline: Factory) -> Non
     assert "update jupyter-orchest" in issue.message
 
 
+def test_an_absurdly_large_major_version_is_still_newer(make_pipeline: Factory) -> None:
+    issue = only(make_pipeline(version="9" * 5000 + ".0"), "unsupported-version")
+    assert "newer" in issue.message
+
+
 @pytest.mark.parametrize("version", ["0.9.0", "one", "", "1.0.0-beta", "\u0661.0.0"])
 def test_an_unreadable_version_is_reported(version: str, make_pipeline: Factory) -> None:
     issue = only(make_pipeline(version=version), "unsupported-version")
