@@ -1,0 +1,38 @@
+/**
+ * Playwright configuration: Galata's defaults for JupyterLab, run in Debian's Chromium.
+ *
+ * Test tools cannot download browsers on these machines, so Playwright drives the
+ * system Chromium (`apt-get install chromium`).
+ */
+const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
+
+module.exports = {
+  ...baseConfig,
+  // Never open the HTML report in a browser: runs are headless and unattended.
+  reporter: [['list'], ['html', { open: 'never' }]],
+  use: {
+    ...baseConfig.use,
+    // Recording video needs Playwright's own ffmpeg build, which cannot be downloaded;
+    // traces (kept on retries) hold screenshots and DOM snapshots instead.
+    video: 'off',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        // Without these, Chromium tries to reach Google's services and hangs offline.
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run'
+      ]
+    }
+  },
+  webServer: {
+    command: 'jlpm start',
+    url: 'http://localhost:8888/lab',
+    timeout: 120 * 1000,
+    reuseExistingServer: !process.env.CI
+  }
+};
