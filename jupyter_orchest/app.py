@@ -8,12 +8,13 @@ from .handlers import api_routes
 from .services.pipelines import PipelineService
 
 
-class OrchestApp(ExtensionApp):  # type: ignore[misc]
+class OrchestApp(ExtensionApp):
     """Serves the pipeline API under `<base_url>/orchest/api/`."""
 
     name = "jupyter_orchest"
 
     def initialize_settings(self) -> None:
+        assert self.serverapp is not None  # set before extensions initialize
         root_dir = Path(self.serverapp.root_dir).expanduser().resolve()
         self.settings["orchest_pipelines"] = PipelineService(root_dir)
 

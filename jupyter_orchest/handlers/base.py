@@ -2,7 +2,7 @@
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -15,7 +15,7 @@ from ..services.errors import BadRequest, OrchestError
 Method = Callable[..., Awaitable[None]]
 
 
-class OrchestAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
+class OrchestAPIHandler(ExtensionHandlerMixin, APIHandler):
     """Base of the extension's JSON API handlers."""
 
     # Lets a server's custom Authorizer grant or deny this extension as a whole.
@@ -53,5 +53,4 @@ def api_method(method: Method) -> Method:
         except OrchestError as error:
             self.reply_error(error.status, error.to_json())
 
-    wrapped: Method = web.authenticated(authorized(reply_user_errors))
-    return wrapped
+    return cast(Method, web.authenticated(authorized(reply_user_errors)))

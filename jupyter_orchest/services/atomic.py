@@ -53,9 +53,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def create_exclusive(path: Path, text: str) -> None:
     """Create `path` with `text`; raise FileExistsError if it exists, never overwriting it."""
-    temporary = _write_temporary(
-        path.parent, path.name, text.encode("utf-8"), DEFAULT_FILE_MODE
-    )
+    temporary = _write_temporary(path.parent, path.name, text.encode("utf-8"), DEFAULT_FILE_MODE)
     try:
         # A hard link, unlike a rename, refuses to replace an existing file.
         os.link(temporary, path)

@@ -147,7 +147,8 @@ class PipelineService:
         return resolved
 
     def _api_path(self, file: Path) -> str:
-        return file.relative_to(self.root_dir).as_posix()
+        relative = file.relative_to(self.root_dir).as_posix()
+        return "" if relative == "." else relative
 
     def _locate(self, file: Path) -> tuple[str, str, str]:
         """The file's API path, its project's API path, and its folder within the project."""
@@ -155,6 +156,6 @@ class PipelineService:
         pipeline_dir = file.parent.relative_to(project).as_posix()
         return (
             self._api_path(file),
-            self._api_path(project) if project != self.root_dir else "",
+            self._api_path(project),
             "" if pipeline_dir == "." else pipeline_dir,
         )

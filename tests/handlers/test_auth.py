@@ -11,12 +11,15 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def extension_routes(serverapp: Any) -> list[tuple[str, type[RequestHandler]]]:
+    """Every (pattern, handler) pair the server routes to, under the extension's prefix."""
     routes = []
-    for rule in serverapp.web_app.wildcard_router.rules:
-        for inner in getattr(rule.target, "rules", [rule]):
-            pattern = inner.matcher.regex.pattern
-            if f"/{API_PREFIX}/" in pattern:
-                routes.append((pattern, inner.target))
+    pending = [serverapp.web_app.default_router, serverapp.web_app.wildcard_router]
+    while pending:
+        for rule in pending.pop().rules:
+            if hasattr(rule.target, "rules"):  # a nested router, e.g. per host
+                pending.append(rule.target)
+            elif f"/{API_PREFIX}/" in rule.matcher.regex.pattern:
+                routes.append((rule.matcher.regex.pattern, rule.target))
     return routes
 
 

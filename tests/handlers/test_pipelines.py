@@ -148,9 +148,7 @@ async def test_invalid_update_is_refused_and_leaves_the_file_alone(
     assert [p.name for p in jp_root_dir.iterdir()] == ["p.orchest"]
 
 
-async def test_update_of_a_missing_file_does_not_create_it(
-    api: ApiCall, jp_root_dir: Path
-) -> None:
+async def test_update_of_a_missing_file_does_not_create_it(api: ApiCall, jp_root_dir: Path) -> None:
     body = {"definition": definition_with_steps()}
     assert (await api("PUT", "pipelines", "ghost.orchest", body=body))[0] == 404
     assert not (jp_root_dir / "ghost.orchest").exists()
