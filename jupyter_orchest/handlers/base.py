@@ -46,7 +46,7 @@ def api_method(method: Method) -> Method:
             self.reply_error(
                 400,
                 {
-                    "message": f"The pipeline definition is invalid:\n{error}",
+                    "message": str(error),
                     "issues": [issue.to_json() for issue in error.issues],
                 },
             )

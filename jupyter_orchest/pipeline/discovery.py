@@ -102,7 +102,8 @@ def _is_searchable_folder(entry: os.DirEntry[str]) -> bool:
 
 
 def _is_pipeline_file(entry: os.DirEntry[str]) -> bool:
-    if not entry.name.endswith(PIPELINE_SUFFIX) or entry.name == PIPELINE_SUFFIX:
+    # Hidden files are skipped as JupyterLab's file browser hides them.
+    if entry.name.startswith(".") or not entry.name.endswith(PIPELINE_SUFFIX):
         return False
     try:
         return entry.is_file()

@@ -20,7 +20,7 @@ from ..pipeline import (
     validate_definition,
 )
 from .atomic import create_exclusive, write_atomic
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, NotFound, OrchestError
 
 PIPELINE_SUFFIX = ".orchest"
 MAX_NAME_LENGTH = 255
@@ -73,7 +73,13 @@ class PipelineService:
         self.root_dir = root_dir
 
     def list_pipelines(self) -> list[dict[str, Any]]:
-        return [self.read(found.path).summary() for found in find_pipelines(self.root_dir)]
+        summaries = []
+        for found in find_pipelines(self.root_dir):
+            try:
+                summaries.append(self.read(found.path).summary())
+            except OrchestError:
+                continue  # e.g. a symlink out of the root folder: not served, so not listed
+        return summaries
 
     def read(self, path: str) -> PipelineFile:
         file = self._existing_pipeline(path)

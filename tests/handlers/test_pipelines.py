@@ -76,6 +76,10 @@ async def test_list_finds_pipelines_with_their_projects(api: ApiCall, jp_root_di
     (project / "flows").mkdir()
     (project / "flows" / "main.orchest").write_text(dump_definition(definition_with_steps()))
     (jp_root_dir / "broken.orchest").write_text("{ nope")
+    # Not served, so not listed: a link out of the root folder.
+    outside = jp_root_dir.parent / "outside.orchest"
+    outside.write_text(dump_definition(definition_with_steps()))
+    (jp_root_dir / "escape.orchest").symlink_to(outside)
     status, body = await api("GET", "pipelines")
     assert status == 200
     assert body["pipelines"] == [

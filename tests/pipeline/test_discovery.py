@@ -32,6 +32,8 @@ def workspace(tmp_path: Path) -> Path:
         # Run state and snapshots inside a project's .orchest/ are not the user's pipelines.
         "proj/.orchest/pipelines/abc/snapshot/main.orchest",
         ".hidden/secret.orchest",
+        # Hidden files, as JupyterLab's file browser hides them.
+        "proj/.draft.orchest",
         "node_modules/pkg/fixture.orchest",
         "__pycache__/cached.orchest",
         "venv/pyvenv.cfg",
