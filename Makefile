@@ -21,8 +21,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The editable install skips the Node build; it runs once, explicitly, below.
+# The editable install skips the Node build; it runs once, explicitly, below. A previous
+# `labextension develop` link makes pip write install.json into the build folder: drop it, or
+# the editable wheel would hold that file twice.
 install: $(BIN)/python
+	rm -f jupyter_orchest/labextension/install.json
 	SKIP_JUPYTER_BUILDER=1 $(BIN)/pip install --quiet -e ".[dev]"
 	$(JLPM) install
 	$(JLPM) build
@@ -44,6 +47,7 @@ lint:
 	$(BIN)/ruff check jupyter_orchest tests
 	$(BIN)/ruff format --check jupyter_orchest tests
 	$(BIN)/mypy
+	$(JLPM) lint:check
 
 test-js:
 	$(JLPM) test
