@@ -36,7 +36,7 @@ $(PLAYGROUND):
 	mkdir -p $(PLAYGROUND)
 	cp -R examples/quickstart $(PLAYGROUND)/quickstart
 
-# Browser tests use Debian's Chromium: test tools cannot download their own browser here.
+# Browser tests use Debian's Chromium rather than a browser build downloaded by Playwright.
 browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -1,8 +1,8 @@
 /**
  * Playwright configuration: Galata's defaults for JupyterLab, run in Debian's Chromium.
  *
- * Test tools cannot download browsers on these machines, so Playwright drives the
- * system Chromium (`apt-get install chromium`).
+ * Playwright drives the system's Chromium (`apt-get install chromium`) instead of a
+ * browser build of its own, so no browser download is ever needed.
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
