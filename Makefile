@@ -7,13 +7,15 @@ JLPM := $(BIN)/jlpm
 # The example project is copied here on first use, so running it never edits the repository.
 PLAYGROUND ?= playground
 LAB_ARGS ?=
+# JupyterLab refuses to start as root unless told to, as in containers and CI machines.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Put the venv first on PATH so that `jupyter`, `jlpm` and `python` are the project's own.
 export PATH := $(BIN):$(PATH)
 
 .PHONY: lab test install browser lint test-python test-js test-ui clean
 
 lab: install $(PLAYGROUND)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(PLAYGROUND) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(PLAYGROUND) $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: install browser lint test-js test-ui test-python
 
