@@ -26,3 +26,9 @@ class NotFound(OrchestError):
 
 class Conflict(OrchestError):
     status = 409
+
+
+class StorageError(OrchestError):
+    """The disk refused a read or a write (full, read-only, permissions)."""
+
+    status = 500

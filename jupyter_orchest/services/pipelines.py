@@ -20,7 +20,7 @@ from ..pipeline import (
     validate_definition,
 )
 from .atomic import create_exclusive, write_atomic
-from .errors import BadRequest, NotFound, OrchestError
+from .errors import BadRequest, NotFound, OrchestError, StorageError
 
 PIPELINE_SUFFIX = ".orchest"
 MAX_NAME_LENGTH = 255
@@ -86,6 +86,10 @@ class PipelineService:
         api_path, project, pipeline_dir = self._locate(file)
         try:
             definition = parse_definition(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NotFound(f"There is no pipeline file '{path}'.") from None
+        except OSError as error:
+            raise StorageError(f"Cannot read '{path}': {error.strerror}.") from None
         except UnicodeDecodeError as error:
             issue = ValidationIssue(
                 pointer="",
@@ -115,6 +119,9 @@ class PipelineService:
                 create_exclusive(candidate, text)
             except FileExistsError:
                 continue
+            except OSError as error:
+                message = f"Cannot create a pipeline in '{folder}': {error.strerror}."
+                raise StorageError(message) from None
             return self.read(self._api_path(candidate))
         raise BadRequest(f"Too many pipelines named '{stem}' in '{folder}'; choose another name.")
 
@@ -125,11 +132,21 @@ class PipelineService:
         if issues:
             raise PipelineValidationError(issues)
         assert isinstance(definition, dict)  # a valid definition is a JSON object
-        write_atomic(file, dump_definition(definition))
+        try:
+            write_atomic(file, dump_definition(definition))
+        except OSError as error:
+            raise StorageError(
+                f"Cannot save '{path}': {error.strerror}. The file on disk was not changed."
+            ) from None
         return self.read(path)
 
     def delete(self, path: str) -> None:
-        self._existing_pipeline(path).unlink()
+        try:
+            self._existing_pipeline(path).unlink()
+        except FileNotFoundError:
+            raise NotFound(f"There is no pipeline file '{path}'.") from None
+        except OSError as error:
+            raise StorageError(f"Cannot delete '{path}': {error.strerror}.") from None
 
     def _existing_pipeline(self, path: str) -> Path:
         if not path.endswith(PIPELINE_SUFFIX):

@@ -1,8 +1,11 @@
+import errno
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from jupyter_orchest.pipeline import dump_definition
+from jupyter_orchest.services import atomic
 
 ApiCall = Any
 
@@ -181,3 +184,25 @@ async def test_paths_cannot_leave_the_root_folder(
         assert "secret" not in json.dumps(body.get("definition") if body else None)
     assert (await api("DELETE", "pipelines", "link/secret.orchest"))[0] == 400
     assert (outside / "secret.orchest").exists()
+
+
+async def test_a_full_disk_on_save_is_a_clear_error_and_keeps_the_file(
+    api: ApiCall, jp_root_dir: Path, monkeypatch: Any
+) -> None:
+    file = jp_root_dir / "p.orchest"
+    original = dump_definition(definition_with_steps())
+    file.write_text(original)
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    # A real full disk needs mount privileges; the failure is injected where it would occur.
+    monkeypatch.setattr(atomic.os, "fsync", full_disk)
+    body = {"definition": definition_with_steps(name="Renamed")}
+    status, reply = await api("PUT", "pipelines", "p.orchest", body=body)
+    assert status == 500
+    assert "No space left on device" in reply["message"]
+    assert "not changed" in reply["message"]
+    assert "Traceback" not in json.dumps(reply)
+    assert file.read_text() == original
+    assert [p.name for p in jp_root_dir.iterdir()] == ["p.orchest"]
