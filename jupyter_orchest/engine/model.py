@@ -1,0 +1,85 @@
+"""What the engine, its executors and its observers say to each other."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Literal, Protocol
+
+
+class StepState(str, Enum):
+    """A step's state in a run, with Orchest's names."""
+
+    READY = "READY"  # not part of this run, or not reached yet
+    PENDING = "PENDING"  # waiting for its parents or for a free slot
+    RUNNING = "RUNNING"
+    COMPUTED = "COMPUTED"
+    ABORTED = "ABORTED"  # cancelled, or skipped because a parent failed
+    FAILURE = "FAILURE"
+
+    @property
+    def finished(self) -> bool:
+        return self in (StepState.COMPUTED, StepState.ABORTED, StepState.FAILURE)
+
+
+class RunState(str, Enum):
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    ABORTED = "ABORTED"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunState.SUCCESS, RunState.FAILURE, RunState.ABORTED)
+
+
+Stream = Literal["stdout", "stderr"]
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """One step of one run, as an executor needs it."""
+
+    run_id: str
+    step_uuid: str
+    title: str
+    file: Path
+    """The step's file, absolute; the step runs in its folder."""
+    kernel_name: str | None
+    """For notebooks: the kernel to use; None means the notebook's own kernelspec."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Variables added to the step's environment (who the step is, where data lives)."""
+
+    @property
+    def working_dir(self) -> Path:
+        return self.file.parent
+
+
+@dataclass(frozen=True)
+class StepResult:
+    succeeded: bool
+    message: str = ""
+    """Why the step failed, in words for the user; empty on success."""
+
+
+class StepReporter(Protocol):
+    """Where an executor sends what a step prints while it runs."""
+
+    def log(self, stream: Stream, text: str) -> None: ...
+
+
+class StepExecutor(Protocol):
+    """Runs single steps. Cancellation is asyncio cancellation of `run_step`: the executor
+    interrupts the step, kills it after a grace period, and lets CancelledError propagate."""
+
+    async def start(self) -> None:
+        """Get ready to run steps (e.g. warm kernels); called once before the first step."""
+
+    def expect(self, tasks: list[StepTask]) -> None:
+        """A hint that these steps will run soon, so that their kernels can start early."""
+
+    async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult: ...
+
+    async def shutdown(self) -> None:
+        """Stop every process this executor started."""
