@@ -63,6 +63,10 @@ class StepResult:
     """Why the step failed, in words for the user; empty on success."""
 
 
+class StepRefused(Exception):
+    """A step that must not run (e.g. its file is missing); the message says why, for the user."""
+
+
 class StepReporter(Protocol):
     """Where an executor sends what a step prints while it runs."""
 

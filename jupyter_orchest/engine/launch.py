@@ -1,0 +1,124 @@
+"""Turning a planned step into something an executor can run: its files, environment, inputs.
+
+Shared by the server and the headless CLI, so that both run steps identically.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..sdk.environment import clear_step_outputs, step_environment
+from .model import StepRefused, StepTask
+from .planning import PlannedStep
+
+STATE_FOLDER = ".orchest"
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Where one run's files live."""
+
+    project_dir: Path
+    pipeline_file: Path
+    pipeline_uuid: str
+    run_id: str
+    outputs_dir: Path
+    """One folder per step with its outputs; interactive runs share the pipeline's."""
+    data_dir: Path
+    run_dir: Path
+    """This run's own files: its parameters and its step logs."""
+
+    @classmethod
+    def interactive(
+        cls, project_dir: Path, pipeline_file: Path, pipeline_uuid: str, run_id: str, data_dir: Path
+    ) -> "RunLayout":
+        # Orchest's layout, so that outputs of earlier runs are found by later ones.
+        state = project_dir / STATE_FOLDER / "pipelines" / pipeline_uuid
+        return cls(
+            project_dir=project_dir,
+            pipeline_file=pipeline_file,
+            pipeline_uuid=pipeline_uuid,
+            run_id=run_id,
+            outputs_dir=state / "data",
+            data_dir=data_dir,
+            run_dir=state / "runs" / run_id,
+        )
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def parameters_file(self) -> Path:
+        return self.run_dir / "parameters.json"
+
+
+def effective_parameters(
+    definition: dict[str, Any], overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The parameters a run sees: the definition's, with this run's overrides on top."""
+    overrides = overrides or {}
+    pipeline = {**definition.get("parameters", {}), **overrides.get("pipeline", {})}
+    steps = {
+        uuid: {**step.get("parameters", {}), **overrides.get("steps", {}).get(uuid, {})}
+        for uuid, step in definition["steps"].items()
+    }
+    return {"pipeline": pipeline, "steps": steps}
+
+
+def check_overrides(definition: dict[str, Any], overrides: object) -> dict[str, Any]:
+    """Parameter overrides in the form `{"pipeline": {...}, "steps": {uuid: {...}}}`."""
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, dict) or set(overrides) - {"pipeline", "steps"}:
+        raise ValueError('Parameters must look like {"pipeline": {...}, "steps": {uuid: {...}}}.')
+    if not isinstance(overrides.get("pipeline", {}), dict):
+        raise ValueError("Pipeline parameters must be an object of names and values.")
+    steps = overrides.get("steps", {})
+    if not isinstance(steps, dict) or not all(isinstance(p, dict) for p in steps.values()):
+        raise ValueError("Step parameters must be an object of step uuids to objects.")
+    unknown = sorted(set(steps) - set(definition["steps"]))
+    if unknown:
+        raise ValueError(f"Parameters name steps the pipeline does not have: {', '.join(unknown)}.")
+    return overrides
+
+
+class StepLauncher:
+    """Builds the executor's task for each step of one run, and prepares its folders."""
+
+    def __init__(self, layout: RunLayout, parameters: dict[str, Any]) -> None:
+        self.layout = layout
+        layout.run_dir.mkdir(parents=True, exist_ok=True)
+        layout.parameters_file.write_text(json.dumps(parameters, indent=2), encoding="utf-8")
+
+    def task_for(self, step: PlannedStep) -> StepTask:
+        layout = self.layout
+        return StepTask(
+            run_id=layout.run_id,
+            step_uuid=step.uuid,
+            title=step.title,
+            file=step.file,
+            kernel_name=step.kernel_name,
+            env=step_environment(
+                project_dir=layout.project_dir,
+                pipeline_path=layout.pipeline_file.relative_to(layout.project_dir).as_posix(),
+                pipeline_uuid=layout.pipeline_uuid,
+                step_uuid=step.uuid,
+                run_id=layout.run_id,
+                outputs_dir=layout.outputs_dir,
+                data_dir=layout.data_dir,
+                parameters_file=layout.parameters_file,
+            ),
+        )
+
+    def before_step(self, step: PlannedStep) -> None:
+        project = self.layout.project_dir.resolve()
+        if not step.file.resolve().is_relative_to(project):
+            raise StepRefused(f"The step file '{step.file_path}' leads outside the project.")
+        if not step.file.is_file():
+            raise StepRefused(
+                f"The step file '{step.file_path}' does not exist: create it or choose another."
+            )
+        self.layout.data_dir.mkdir(parents=True, exist_ok=True)
+        clear_step_outputs(self.layout.outputs_dir, step.uuid)

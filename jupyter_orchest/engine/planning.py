@@ -1,0 +1,82 @@
+"""Which steps a run executes, in which order, and what each waits for.
+
+Planning is kept apart from execution so that a cache can later decide, step by step, what
+needs to run at all.
+"""
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ..pipeline import PipelineGraph
+
+
+class RunType(str, Enum):
+    ALL = "all"
+    SELECTION = "selection"
+    INCOMING = "incoming"
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    uuid: str
+    title: str
+    file_path: str
+    """As written in the pipeline file: relative to the pipeline's folder."""
+    file: Path
+    kernel_name: str | None
+    parents: tuple[str, ...]
+    """Parents that are part of this run; others keep the outputs of their last run."""
+    children: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    steps: tuple[PlannedStep, ...]
+    """In topological order."""
+
+    def step(self, uuid: str) -> PlannedStep:
+        return next(step for step in self.steps if step.uuid == uuid)
+
+    def descendants(self, uuid: str) -> list[str]:
+        found: list[str] = []
+        pending = list(self.step(uuid).children)
+        while pending:
+            child = pending.pop()
+            if child not in found:
+                found.append(child)
+                pending.extend(self.step(child).children)
+        return found
+
+
+def plan_run(
+    definition: dict[str, Any],
+    pipeline_file: Path,
+    run_type: RunType,
+    selection: list[str] | None = None,
+) -> RunPlan:
+    """Plan a run of a valid definition; UnknownStepError names selected steps that do not exist."""
+    graph = PipelineGraph.from_definition(definition)
+    if run_type == RunType.ALL:
+        uuids = graph.topological_order()
+    elif run_type == RunType.SELECTION:
+        uuids = graph.selection(selection or [])
+    else:
+        uuids = graph.incoming(selection or [])
+    in_run = set(uuids)
+    steps = definition["steps"]
+    return RunPlan(
+        tuple(
+            PlannedStep(
+                uuid=uuid,
+                title=steps[uuid].get("title") or uuid,
+                file_path=steps[uuid]["file_path"],
+                file=pipeline_file.parent / steps[uuid]["file_path"],
+                kernel_name=(steps[uuid].get("kernel") or {}).get("name") or None,
+                parents=tuple(p for p in graph.parents(uuid) if p in in_run),
+                children=tuple(c for c in graph.children(uuid) if c in in_run),
+            )
+            for uuid in uuids
+        )
+    )

@@ -1,0 +1,54 @@
+"""The live event stream: `/orchest/api/events`, a WebSocket of run, step and log events."""
+
+import asyncio
+import json
+from typing import Any
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from ..services.events import EventHub
+
+
+class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):  # type: ignore[misc]
+    """Sends every event as a JSON message; `?run=<id>` or `?pipeline=<uuid>` narrows them."""
+
+    auth_resource = "orchest"
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        # Authentication happens before the upgrade, as for Jupyter's own WebSockets.
+        if self.current_user is None:
+            raise web.HTTPError(403)
+        if not self.authorizer.is_authorized(self, self.current_user, "read", "orchest"):
+            raise web.HTTPError(403)
+        await super().get(*args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        hub: EventHub = self.settings["orchest_events"]
+        self.hub = hub
+        self.queue = hub.subscribe()
+        self.only_run = self.get_query_argument("run", None)
+        self.only_pipeline = self.get_query_argument("pipeline", None)
+        self.sender = asyncio.ensure_future(self._send_events())
+
+    def on_close(self) -> None:
+        self.hub.unsubscribe(self.queue)
+        self.sender.cancel()
+
+    def on_message(self, message: str | bytes) -> None:
+        pass  # the stream is one way
+
+    async def _send_events(self) -> None:
+        while True:
+            event = await self.queue.get()
+            if self.only_run and event.get("run_id") != self.only_run:
+                continue
+            if self.only_pipeline and event.get("pipeline_uuid") != self.only_pipeline:
+                continue
+            try:
+                await self.write_message(json.dumps(event))
+            except WebSocketClosedError:
+                return

@@ -1,0 +1,60 @@
+"""REST resources for runs: `/orchest/api/runs[/<id>[/cancel | /steps/<uuid>/log]]`."""
+
+from ..services.errors import BadRequest
+from ..services.runs import RunService
+from .base import OrchestAPIHandler, api_method
+
+
+class RunsResource(OrchestAPIHandler):
+    @property
+    def runs(self) -> RunService:
+        service: RunService = self.settings["orchest_runs"]
+        return service
+
+
+class RunCollectionHandler(RunsResource):
+    @api_method
+    async def get(self) -> None:
+        pipeline = self.get_query_argument("pipeline", None)
+        self.finish({"runs": self.runs.list(pipeline)})
+
+    @api_method
+    async def post(self) -> None:
+        body = self.json_object_body()
+        pipeline, steps = body.get("pipeline"), body.get("steps", [])
+        if not isinstance(pipeline, str):
+            raise BadRequest("Name the pipeline file to run as `pipeline`.")
+        if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+            raise BadRequest("`steps` must be a list of step uuids.")
+        run = self.runs.start(
+            pipeline,
+            run_type=str(body.get("type", "all")),
+            steps=steps,
+            parameters=body.get("parameters"),
+            fail_fast=bool(body.get("fail_fast", False)),
+        )
+        self.set_status(201)
+        self.finish(run)
+
+
+class RunHandler(RunsResource):
+    @api_method
+    async def get(self, run_id: str) -> None:
+        self.finish(self.runs.get(run_id))
+
+
+class RunCancelHandler(RunsResource):
+    @api_method
+    async def post(self, run_id: str) -> None:
+        self.finish(self.runs.cancel(run_id))
+
+
+class StepLogHandler(RunsResource):
+    @api_method
+    async def get(self, run_id: str, step_uuid: str) -> None:
+        try:
+            offset = int(self.get_query_argument("offset", "0"))
+        except ValueError:
+            raise BadRequest("`offset` must be a whole number of bytes.") from None
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(self.runs.step_log(run_id, step_uuid, offset))

@@ -1,0 +1,43 @@
+"""Live events for WebSocket clients: every state change and log line, as JSON."""
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+from ..engine.events import RunChanged, StepChanged, StepLogged
+
+
+def event_to_json(event: RunChanged | StepChanged | StepLogged) -> dict[str, Any]:
+    kind = {RunChanged: "run", StepChanged: "step", StepLogged: "log"}[type(event)]
+    body = asdict(event)
+    for key, value in body.items():
+        if hasattr(value, "isoformat"):
+            body[key] = value.isoformat()
+        elif hasattr(value, "value"):
+            body[key] = value.value
+    return {"type": kind, **body}
+
+
+class EventHub:
+    """An observer that hands every event to each subscriber's queue."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    def subscribe(self) -> "asyncio.Queue[dict[str, Any]]":
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._queues.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: "asyncio.Queue[dict[str, Any]]") -> None:
+        self._queues.discard(queue)
+
+    def _publish(self, event: RunChanged | StepChanged | StepLogged) -> None:
+        if self._queues:
+            message = event_to_json(event)
+            for queue in self._queues:
+                queue.put_nowait(message)
+
+    run_changed = _publish
+    step_changed = _publish
+    step_logged = _publish

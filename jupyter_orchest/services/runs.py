@@ -1,0 +1,244 @@
+"""Interactive runs of pipelines: start, follow, cancel, and read their logs."""
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..engine.events import ObserverGroup, RunChanged, RunObserver
+from ..engine.launch import RunLayout, StepLauncher, check_overrides, effective_parameters
+from ..engine.logs import LogFileObserver, step_log_path
+from ..engine.model import RunState, StepExecutor, StepState
+from ..engine.orchestrator import PipelineRunner
+from ..engine.planning import RunType, plan_run
+from ..pipeline import PipelineValidationError
+from ..store import RunRecord, RunStore, StepRunRecord
+from .errors import BadRequest, Conflict, NotFound
+from .pipelines import PipelineService
+
+log = logging.getLogger(__name__)
+
+RESTART_REASON = "The server stopped while this run was in progress."
+
+
+class RunConflict(Conflict):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"This pipeline is already running (run {run_id}): wait for it or cancel it first."
+        )
+        self.run_id = run_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "run_id": self.run_id}
+
+
+@dataclass
+class ActiveRun:
+    runner: PipelineRunner
+    task: "asyncio.Task[RunState]"
+
+
+def run_to_json(run: RunRecord) -> dict[str, Any]:
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "id": run.id,
+        "pipeline_uuid": run.pipeline_uuid,
+        "pipeline_path": run.pipeline_path,
+        "type": run.run_type,
+        "selection": run.selection,
+        "parameters": run.parameters,
+        "state": run.state,
+        "message": run.message,
+        "created_at": iso(run.created_at),
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "steps": [
+            {
+                "uuid": step.step_uuid,
+                "title": step.title,
+                "file_path": step.file_path,
+                "state": step.state,
+                "message": step.message,
+                "started_at": iso(step.started_at),
+                "finished_at": iso(step.finished_at),
+            }
+            for step in run.steps
+        ],
+    }
+
+
+class RunService:
+    """Runs pipelines under the server's root folder, one interactive run per pipeline."""
+
+    def __init__(
+        self,
+        pipelines: PipelineService,
+        store: RunStore,
+        executor: StepExecutor,
+        *,
+        parallelism: int,
+        data_dir: Path | None = None,
+        observer: RunObserver | None = None,
+    ) -> None:
+        self.pipelines, self.store, self.executor = pipelines, store, executor
+        self.parallelism = parallelism
+        self.data_dir = data_dir
+        self.observer = observer or ObserverGroup([])
+        self._active: dict[str, ActiveRun] = {}  # by pipeline uuid
+        self._executor_started: asyncio.Task[None] | None = None
+        aborted = store.abort_unfinished(RESTART_REASON)
+        if aborted:
+            log.warning("Marked %d runs interrupted by a server stop as aborted", len(aborted))
+
+    def start(
+        self,
+        pipeline_path: str,
+        run_type: str = "all",
+        steps: list[str] | None = None,
+        parameters: object = None,
+        fail_fast: bool = False,
+    ) -> dict[str, Any]:
+        pipeline = self.pipelines.read(pipeline_path)
+        if pipeline.definition is None or pipeline.issues:
+            raise PipelineValidationError(pipeline.issues)
+        definition = pipeline.definition
+        try:
+            kind = RunType(run_type)
+        except ValueError:
+            raise BadRequest("`type` must be one of: all, selection, incoming.") from None
+        if kind != RunType.ALL and not steps:
+            raise BadRequest("Choose the steps to run: `steps` is empty.")
+        try:
+            overrides = check_overrides(definition, parameters)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
+        active = self._active.get(definition["uuid"])
+        if active is not None:
+            raise RunConflict(active.runner.run_id)
+
+        pipeline_file = self.pipelines.root_dir / pipeline.path
+        project_dir = self.pipelines.root_dir / pipeline.project
+        plan = plan_run(definition, pipeline_file, kind, steps)
+        run_id = uuid.uuid4().hex
+        layout = RunLayout.interactive(
+            project_dir,
+            pipeline_file,
+            definition["uuid"],
+            run_id,
+            self.data_dir or project_dir / "data",
+        )
+        self.store.add_run(
+            RunRecord(
+                id=run_id,
+                pipeline_uuid=definition["uuid"],
+                pipeline_path=pipeline.path,
+                project_dir=str(project_dir),
+                run_type=kind.value,
+                selection=list(steps or []),
+                parameters=overrides,
+                state=RunState.PENDING.value,
+                message="",
+                created_at=datetime.now(timezone.utc),
+            ),
+            (
+                StepRunRecord(
+                    step_uuid=step.uuid,
+                    position=position,
+                    title=step.title,
+                    file_path=step.file_path,
+                    state=StepState.PENDING.value,
+                    log_path=str(step_log_path(layout.logs_dir, step.uuid)),
+                )
+                for position, step in enumerate(plan.steps)
+            ),
+        )
+        launcher = StepLauncher(layout, effective_parameters(definition, overrides))
+        runner = PipelineRunner(
+            run_id=run_id,
+            pipeline_uuid=definition["uuid"],
+            plan=plan,
+            executor=self.executor,
+            observer=ObserverGroup([self.store, LogFileObserver(layout.logs_dir), self.observer]),
+            task_for=launcher.task_for,
+            before_step=launcher.before_step,
+            parallelism=self._parallelism_of(definition),
+            fail_fast=fail_fast,
+        )
+        task = asyncio.ensure_future(self._execute(runner))
+        self._active[definition["uuid"]] = ActiveRun(runner, task)
+        task.add_done_callback(lambda _: self._active.pop(definition["uuid"], None))
+        return self.get(run_id)
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise NotFound(f"There is no run '{run_id}'.")
+        return run_to_json(run)
+
+    def list(self, pipeline_path: str | None = None) -> list[dict[str, Any]]:
+        pipeline_uuid = None
+        if pipeline_path is not None:
+            definition = self.pipelines.read(pipeline_path).definition or {}
+            pipeline_uuid = definition.get("uuid")
+            if not isinstance(pipeline_uuid, str):
+                return []
+        return [run_to_json(run) for run in self.store.list_runs(pipeline_uuid)]
+
+    def cancel(self, run_id: str) -> dict[str, Any]:
+        for active in self._active.values():
+            if active.runner.run_id == run_id:
+                active.runner.cancel()
+        return self.get(run_id)
+
+    async def wait(self, run_id: str) -> dict[str, Any]:
+        """Wait until a run has finished (it may already have)."""
+        for active in list(self._active.values()):
+            if active.runner.run_id == run_id:
+                await asyncio.shield(active.task)
+        return self.get(run_id)
+
+    def step_log(self, run_id: str, step_uuid: str, offset: int = 0) -> str:
+        run = self.store.get_run(run_id)
+        step = next((s for s in run.steps if s.step_uuid == step_uuid), None) if run else None
+        if step is None:
+            raise NotFound(f"Run '{run_id}' has no step '{step_uuid}'.")
+        try:
+            with open(step.log_path, "rb") as file:
+                file.seek(max(0, offset))
+                return file.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""  # the step has not started, or printed nothing
+
+    async def shutdown(self) -> None:
+        for active in list(self._active.values()):
+            active.runner.cancel()
+        await asyncio.gather(*(a.task for a in self._active.values()), return_exceptions=True)
+        await self.executor.shutdown()
+
+    async def _execute(self, runner: PipelineRunner) -> RunState:
+        try:
+            if self._executor_started is None:
+                self._executor_started = asyncio.ensure_future(self.executor.start())
+            await self._executor_started
+            return await runner.run()
+        except Exception as error:
+            log.exception("Run %s failed in the engine", runner.run_id)
+            self.store.run_changed(
+                RunChanged(
+                    runner.run_id,
+                    runner.pipeline_uuid,
+                    RunState.FAILURE,
+                    datetime.now(timezone.utc),
+                    f"The run engine failed: {error}",
+                )
+            )
+            return RunState.FAILURE
+
+    def _parallelism_of(self, definition: dict[str, Any]) -> int:
+        configured = definition.get("settings", {}).get("max_steps_parallelism")
+        return configured if isinstance(configured, int) and configured > 0 else self.parallelism

@@ -1,0 +1,100 @@
+"""Reading and writing run records."""
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import selectinload, sessionmaker
+
+from ..engine.events import RunChanged, StepChanged, StepLogged
+from ..engine.model import RunState, StepState
+from .models import Base, RunRecord, StepRunRecord
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _enable_sqlite_wal(engine: Engine) -> None:
+    # WAL lets the UI read run states while a run writes them.
+    @event.listens_for(engine, "connect")
+    def set_pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+class RunStore:
+    """Runs and step runs; also an observer that records every state change."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            _enable_sqlite_wal(self.engine)
+        Base.metadata.create_all(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def add_run(self, run: RunRecord, steps: Iterable[StepRunRecord]) -> None:
+        with self.sessions.begin() as session:
+            run.steps = list(steps)
+            session.add(run)
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self.sessions() as session:
+            return session.scalar(
+                select(RunRecord)
+                .where(RunRecord.id == run_id)
+                .options(selectinload(RunRecord.steps))
+            )
+
+    def list_runs(self, pipeline_uuid: str | None = None, limit: int = 50) -> list[RunRecord]:
+        query = select(RunRecord).options(selectinload(RunRecord.steps))
+        if pipeline_uuid is not None:
+            query = query.where(RunRecord.pipeline_uuid == pipeline_uuid)
+        with self.sessions() as session:
+            return list(session.scalars(query.order_by(RunRecord.created_at.desc()).limit(limit)))
+
+    def abort_unfinished(self, reason: str) -> list[str]:
+        """Mark runs that were in flight when the server stopped as aborted, with the reason."""
+        now = datetime.now(timezone.utc)
+        unfinished = [RunState.PENDING.value, RunState.STARTED.value]
+        with self.sessions.begin() as session:
+            runs = list(session.scalars(select(RunRecord).where(RunRecord.state.in_(unfinished))))
+            for run in runs:
+                run.state, run.message, run.finished_at = RunState.ABORTED.value, reason, now
+                for step in run.steps:
+                    if not StepState(step.state).finished and step.state != StepState.READY:
+                        step.state, step.message = StepState.ABORTED.value, reason
+                        step.finished_at = now
+            return [run.id for run in runs]
+
+    # The observer side: every state change of a run is written as it happens.
+
+    def run_changed(self, event: RunChanged) -> None:
+        with self.sessions.begin() as session:
+            run = session.get(RunRecord, event.run_id)
+            if run is None:
+                return
+            run.state, run.message = event.state.value, event.message
+            if event.state == RunState.STARTED:
+                run.started_at = event.at
+            elif event.state.finished:
+                run.finished_at = event.at
+
+    def step_changed(self, event: StepChanged) -> None:
+        with self.sessions.begin() as session:
+            step = session.get(StepRunRecord, (event.run_id, event.step_uuid))
+            if step is None:
+                return
+            step.state, step.message = event.state.value, event.message
+            if event.state == StepState.RUNNING:
+                step.started_at = event.at
+            elif event.state.finished:
+                step.finished_at = event.at
+
+    def step_logged(self, event: StepLogged) -> None:
+        pass  # logs live in files, not in the database
