@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ..sdk.environment import clear_step_outputs, step_environment
-from .model import StepRefused, StepTask
-from .planning import PlannedStep
+from .events import ObserverGroup, RunObserver
+from .logs import LogFileObserver
+from .model import StepExecutor, StepRefused, StepTask
+from .orchestrator import PipelineRunner
+from .planning import PlannedStep, RunPlan
 
 STATE_FOLDER = ".orchest"
 
@@ -122,3 +125,35 @@ class StepLauncher:
             )
         self.layout.data_dir.mkdir(parents=True, exist_ok=True)
         clear_step_outputs(self.layout.outputs_dir, step.uuid)
+
+
+def parallelism_for(definition: dict[str, Any], default: int) -> int:
+    """The pipeline's own `max_steps_parallelism` when set (> 0), else `default`."""
+    configured = definition.get("settings", {}).get("max_steps_parallelism")
+    return configured if isinstance(configured, int) and configured > 0 else default
+
+
+def prepare_run(
+    *,
+    definition: dict[str, Any],
+    plan: RunPlan,
+    layout: RunLayout,
+    executor: StepExecutor,
+    observer: RunObserver,
+    parallelism: int,
+    overrides: dict[str, Any] | None = None,
+    fail_fast: bool = False,
+) -> PipelineRunner:
+    """A runner for one run, with its parameters written and its step logs kept on disk."""
+    launcher = StepLauncher(layout, effective_parameters(definition, overrides))
+    return PipelineRunner(
+        run_id=layout.run_id,
+        pipeline_uuid=layout.pipeline_uuid,
+        plan=plan,
+        executor=executor,
+        observer=ObserverGroup([LogFileObserver(layout.logs_dir), observer]),
+        task_for=launcher.task_for,
+        before_step=launcher.before_step,
+        parallelism=parallelism,
+        fail_fast=fail_fast,
+    )

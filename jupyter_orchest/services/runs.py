@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.events import ObserverGroup, RunChanged, RunObserver
-from ..engine.launch import RunLayout, StepLauncher, check_overrides, effective_parameters
-from ..engine.logs import LogFileObserver, step_log_path
+from ..engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
+from ..engine.logs import step_log_path
 from ..engine.model import RunState, StepExecutor, StepState
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunType, plan_run
@@ -157,16 +157,14 @@ class RunService:
                 for position, step in enumerate(plan.steps)
             ),
         )
-        launcher = StepLauncher(layout, effective_parameters(definition, overrides))
-        runner = PipelineRunner(
-            run_id=run_id,
-            pipeline_uuid=definition["uuid"],
+        runner = prepare_run(
+            definition=definition,
             plan=plan,
+            layout=layout,
             executor=self.executor,
-            observer=ObserverGroup([self.store, LogFileObserver(layout.logs_dir), self.observer]),
-            task_for=launcher.task_for,
-            before_step=launcher.before_step,
-            parallelism=self._parallelism_of(definition),
+            observer=ObserverGroup([self.store, self.observer]),
+            parallelism=parallelism_for(definition, self.parallelism),
+            overrides=overrides,
             fail_fast=fail_fast,
         )
         task = asyncio.ensure_future(self._execute(runner))
@@ -238,7 +236,3 @@ class RunService:
                 )
             )
             return RunState.FAILURE
-
-    def _parallelism_of(self, definition: dict[str, Any]) -> int:
-        configured = definition.get("settings", {}).get("max_steps_parallelism")
-        return configured if isinstance(configured, int) and configured > 0 else self.parallelism

@@ -1,0 +1,217 @@
+"""`jupyter orchest`: run pipelines from a terminal, without a server (for CI and cron).
+
+Imports stay lean: no Jupyter server stack is loaded to run a pipeline.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from .engine.events import RunChanged, StepChanged, StepLogged
+from .engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
+from .engine.model import RunState, StepState
+from .engine.planning import RunType, plan_run
+from .pipeline import PipelineValidationError, parse_definition, project_folder, validate_definition
+
+TAIL_LINES = 20
+
+
+class UsageError(Exception):
+    """Bad input from the command line; the message says what to fix."""
+
+
+class ConsoleProgress:
+    """Prints each state change as it happens, and a failed step's last lines of output."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.started_at: dict[str, datetime] = {}
+        self.finished: dict[str, tuple[str, StepState, float | None, str]] = {}
+        self.tails: dict[str, deque[str]] = {}
+
+    def run_changed(self, event: RunChanged) -> None:
+        pass
+
+    def step_changed(self, event: StepChanged) -> None:
+        if event.state == StepState.RUNNING:
+            self.started_at[event.step_uuid] = event.at
+        if event.state == StepState.PENDING:
+            return
+        start = self.started_at.get(event.step_uuid)
+        seconds = (event.at - start).total_seconds() if start and event.state.finished else None
+        took = f" ({seconds:.1f}s)" if seconds is not None else ""
+        print(f"{event.at:%H:%M:%S}  {event.state.value:<8}  {event.title}{took}", file=self.out)
+        if event.state.finished:
+            self.finished[event.step_uuid] = (event.title, event.state, seconds, event.message)
+        if event.state == StepState.FAILURE:
+            for line in self.tails.get(event.step_uuid, ()):
+                print(f"    | {line}", file=self.out)
+            if event.message:
+                print(f"    {event.message}", file=self.out)
+        self.out.flush()
+
+    def step_logged(self, event: StepLogged) -> None:
+        tail = self.tails.setdefault(event.step_uuid, deque(maxlen=TAIL_LINES))
+        tail.extend(line for line in event.text.splitlines() if line.strip())
+
+    def summary(self, state: RunState) -> str:
+        rows = [("STEP", "STATE", "SECONDS")] + [
+            (title, step_state.value, f"{seconds:.1f}" if seconds is not None else "-")
+            for title, step_state, seconds, _ in self.finished.values()
+        ]
+        width = max(len(row[0]) for row in rows)
+        lines = [f"{title:<{width}}  {state_:<8}  {seconds:>7}" for title, state_, seconds in rows]
+        return "\n".join([*lines, f"Run {state.value}."])
+
+
+def parse_value(text: str) -> Any:
+    """`3` is a number, `[1, 2]` a list, `true` a boolean; anything else stays text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def step_uuid_for(definition: dict[str, Any], name: str) -> str:
+    steps = definition["steps"]
+    if name in steps:
+        return name
+    titled = [uuid for uuid, step in steps.items() if step.get("title") == name]
+    if len(titled) == 1:
+        return titled[0]
+    if titled:
+        raise UsageError(f"Several steps are titled '{name}': name the step by its uuid.")
+    titles = ", ".join(repr(step.get("title")) for step in steps.values())
+    raise UsageError(f"The pipeline has no step '{name}'. Its steps: {titles}.")
+
+
+def parameter_overrides(definition: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """`--param KEY=VALUE` sets a pipeline parameter; `--param STEP.KEY=VALUE` a step's."""
+    overrides: dict[str, Any] = {"pipeline": {}, "steps": {}}
+    for assignment in assignments:
+        target, equals, value = assignment.partition("=")
+        if not equals or not target:
+            raise UsageError(f"--param '{assignment}' must look like [STEP.]KEY=VALUE.")
+        step, dot, key = target.partition(".")
+        if dot:
+            uuid = step_uuid_for(definition, step)
+            overrides["steps"].setdefault(uuid, {})[key] = parse_value(value)
+        else:
+            overrides["pipeline"][target] = parse_value(value)
+    return overrides
+
+
+def load_pipeline(path: Path) -> tuple[dict[str, Any], Path]:
+    """The valid definition in `path`, and its project folder."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"Cannot read '{path}': {error.strerror}.") from None
+    definition = parse_definition(text)
+    project = project_folder(path, Path(path.anchor))
+    pipeline_dir = path.parent.relative_to(project).as_posix()
+    issues = validate_definition(
+        definition, pipeline_dir="" if pipeline_dir == "." else pipeline_dir
+    )
+    if issues:
+        raise PipelineValidationError(issues)
+    return definition, project
+
+
+async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
+    # Imported here: kernels and their clients are only needed once a run really starts.
+    from .engine.executors import LocalExecutor
+
+    pipeline_file = Path(args.pipeline).expanduser().resolve()
+    definition, project = load_pipeline(pipeline_file)
+    selection = [step_uuid_for(definition, name) for name in args.steps or []]
+    run_type = (
+        RunType.INCOMING
+        if selection and args.incoming
+        else RunType.SELECTION
+        if selection
+        else RunType.ALL
+    )
+    try:
+        overrides = check_overrides(definition, parameter_overrides(definition, args.param))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    plan = plan_run(definition, pipeline_file, run_type, selection)
+    run_id = uuid.uuid4().hex
+    data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else project / "data"
+    layout = RunLayout.interactive(project, pipeline_file, definition["uuid"], run_id, data_dir)
+    progress = ConsoleProgress(out)
+    executor = LocalExecutor()
+    runner = prepare_run(
+        definition=definition,
+        plan=plan,
+        layout=layout,
+        executor=executor,
+        observer=progress,
+        parallelism=args.parallelism or parallelism_for(definition, os.cpu_count() or 1),
+        overrides=overrides,
+        fail_fast=args.fail_fast,
+    )
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, runner.cancel)
+    loop.add_signal_handler(signal.SIGTERM, runner.cancel)
+    try:
+        await executor.start()
+        state = await runner.run()
+    finally:
+        await executor.shutdown()
+    print(progress.summary(state), file=out)
+    print(f"Logs: {layout.logs_dir}", file=out)
+    return 0 if state == RunState.SUCCESS else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jupyter orchest", description="Pipelines of notebooks and scripts."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(
+        "run",
+        help="run a pipeline here and now, without a server",
+        description="Run a pipeline; exits 1 if a step fails, 2 on bad input.",
+    )
+    run.add_argument("pipeline", help="the pipeline file (*.orchest)")
+    run.add_argument("--steps", nargs="+", metavar="STEP", help="run only these (uuids or titles)")
+    run.add_argument(
+        "--incoming", action="store_true", help="with --steps: also run all their ancestors"
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="[STEP.]KEY=VALUE",
+        help="override a pipeline (KEY) or step (STEP.KEY) parameter for this run; "
+        "VALUE is read as JSON when it can be",
+    )
+    run.add_argument("--fail-fast", action="store_true", help="abort everything on a failure")
+    run.add_argument("--parallelism", type=int, help="steps run at once (default: CPUs)")
+    run.add_argument("--data-dir", help="the steps' data folder (default: <project>/data)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return asyncio.run(run_pipeline(args, sys.stdout))
+    except PipelineValidationError as error:
+        print(error, file=sys.stderr)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
