@@ -19,8 +19,10 @@ ApiCall = Callable[..., Awaitable[tuple[int, Any]]]
 def api(jp_fetch: Any) -> ApiCall:
     """Call the extension's REST API as an authenticated user; returns (status, JSON body)."""
 
-    async def call(method: str, *path: str, body: Any = None) -> tuple[int, Any]:
-        kwargs: dict[str, Any] = {"method": method, "raise_error": False}
+    async def call(
+        method: str, *path: str, body: Any = None, params: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"method": method, "raise_error": False, "params": params}
         if body is not None:
             kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
         elif method in ("POST", "PUT"):

@@ -54,3 +54,7 @@ def pipeline_writer(project: Path) -> WritePipeline:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
+
+
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+FINISHED_RUN_STATES = ("SUCCESS", "FAILURE", "ABORTED")
