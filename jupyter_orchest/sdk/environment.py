@@ -1,0 +1,171 @@
+"""The contract between the engine and a running step: environment variables.
+
+The engine sets these variables for every step it runs (see :func:`step_environment`); the SDK
+reads them on every call rather than once at import, so that a kernel reused for another step
+or run only needs its ``os.environ`` updated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from .errors import StepUUIDResolveError
+
+PROJECT_DIR = "ORCHEST_PROJECT_DIR"
+"""Absolute path of the project folder."""
+PIPELINE_PATH = "ORCHEST_PIPELINE_PATH"
+"""The pipeline file, relative to the project folder (as in Orchest)."""
+PIPELINE_UUID = "ORCHEST_PIPELINE_UUID"
+STEP_UUID = "ORCHEST_STEP_UUID"
+RUN_UUID = "ORCHEST_RUN_UUID"
+OUTPUTS_DIR = "ORCHEST_OUTPUTS_DIR"
+"""Absolute folder with one subfolder of outputs per step, named by the step's uuid."""
+DATA_DIR = "ORCHEST_DATA_DIR"
+"""The user's data folder (``/data`` in Orchest)."""
+PARAMETERS_FILE = "ORCHEST_PARAMETERS_FILE"
+"""Optional: a JSON file with the run's effective parameters (see ``write_parameters_file``)."""
+
+REQUIRED_VARIABLES = (
+    PROJECT_DIR,
+    PIPELINE_PATH,
+    PIPELINE_UUID,
+    STEP_UUID,
+    RUN_UUID,
+    OUTPUTS_DIR,
+    DATA_DIR,
+)
+
+# Uuids become folder names; allowing only these characters keeps a crafted uuid (in the
+# pipeline file or the environment) from naming "..", a separator or an absolute path.
+_UUID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+def check_uuid(uuid: object, what: str = "step uuid") -> str:
+    """``uuid`` itself if it is safe to use as a folder name, else StepUUIDResolveError."""
+    if not isinstance(uuid, str) or not _UUID_PATTERN.fullmatch(uuid):
+        raise StepUUIDResolveError(
+            f"{uuid!r} is not a valid {what}: only letters, digits, '-' and '_' are allowed."
+        )
+    return uuid
+
+
+class StepEnvironment(NamedTuple):
+    """Who the running step is and where its pipeline, parameters and data live."""
+
+    project_dir: str
+    pipeline_path: str
+    pipeline_uuid: str
+    step_uuid: str
+    run_uuid: str
+    outputs_dir: str
+    data_dir: str
+    parameters_file: str | None = None
+
+    @property
+    def pipeline_file(self) -> str:
+        """The pipeline file's absolute path."""
+        return os.path.join(self.project_dir, self.pipeline_path)
+
+    def step_outputs_dir(self, step_uuid: str) -> str:
+        """The folder holding the outputs of ``step_uuid``, which is checked first."""
+        return os.path.join(self.outputs_dir, check_uuid(step_uuid))
+
+
+def current_step(environ: Mapping[str, str] | None = None) -> StepEnvironment:
+    """The running step, from ``environ`` (default: ``os.environ``).
+
+    Raises StepUUIDResolveError, naming the missing variables, when the code does not run as
+    a pipeline step (for example a notebook opened outside a pipeline run).
+    """
+    env = os.environ if environ is None else environ
+    missing = [name for name in REQUIRED_VARIABLES if not env.get(name)]
+    if missing:
+        raise StepUUIDResolveError(
+            "This code is not running as a pipeline step, so it has no inputs, outputs or "
+            "parameters: run it as part of a pipeline (the variables "
+            f"{', '.join(missing)} are not set)."
+        )
+    step = StepEnvironment(
+        project_dir=env[PROJECT_DIR],
+        pipeline_path=env[PIPELINE_PATH],
+        pipeline_uuid=env[PIPELINE_UUID],
+        step_uuid=check_uuid(env[STEP_UUID]),
+        run_uuid=env[RUN_UUID],
+        outputs_dir=env[OUTPUTS_DIR],
+        data_dir=env[DATA_DIR],
+        parameters_file=env.get(PARAMETERS_FILE) or None,
+    )
+    # Relative folders would depend on the step's working directory, which differs per step.
+    for name, value in ((PROJECT_DIR, step.project_dir), (OUTPUTS_DIR, step.outputs_dir)):
+        if not os.path.isabs(value):
+            raise StepUUIDResolveError(f"{name} must be an absolute path, not {value!r}.")
+    return step
+
+
+def get_step_uuid() -> str:
+    """The uuid of the running step."""
+    return current_step().step_uuid
+
+
+def get_pipeline_uuid() -> str:
+    """The uuid of the running step's pipeline."""
+    return current_step().pipeline_uuid
+
+
+def get_run_uuid() -> str:
+    """The uuid of the run the step is part of."""
+    return current_step().run_uuid
+
+
+def step_environment(
+    project_dir: str | os.PathLike[str],
+    pipeline_path: str | os.PathLike[str],
+    pipeline_uuid: str,
+    step_uuid: str,
+    run_id: str,
+    outputs_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    parameters_file: str | os.PathLike[str] | None = None,
+) -> dict[str, str]:
+    """The variables the engine adds to a step's environment.
+
+    ``pipeline_path`` is relative to ``project_dir``; the folders must be absolute. Raises
+    ValueError for arguments a step could not use.
+    """
+    env = {
+        PROJECT_DIR: os.fspath(project_dir),
+        PIPELINE_PATH: os.fspath(pipeline_path),
+        PIPELINE_UUID: pipeline_uuid,
+        STEP_UUID: step_uuid,
+        RUN_UUID: run_id,
+        OUTPUTS_DIR: os.fspath(outputs_dir),
+        DATA_DIR: os.fspath(data_dir),
+    }
+    if parameters_file is not None:
+        env[PARAMETERS_FILE] = os.fspath(parameters_file)
+    for name in (PROJECT_DIR, OUTPUTS_DIR, DATA_DIR, PARAMETERS_FILE):
+        if name in env and not os.path.isabs(env[name]):
+            raise ValueError(f"{name} must be an absolute path, not {env[name]!r}.")
+    if os.path.isabs(env[PIPELINE_PATH]):
+        raise ValueError(f"{PIPELINE_PATH} must be relative to the project folder.")
+    for name, value in env.items():
+        if not value:
+            raise ValueError(f"{name} must not be empty.")
+    try:
+        check_uuid(step_uuid)
+        check_uuid(pipeline_uuid, "pipeline uuid")
+    except StepUUIDResolveError as error:
+        raise ValueError(str(error)) from None
+    return env
+
+
+def interactive_outputs_dir(project_dir: str | os.PathLike[str], pipeline_uuid: str) -> str:
+    """Where interactive runs keep step outputs: Orchest's ``.orchest/pipelines/<uuid>/data``."""
+    try:
+        check_uuid(pipeline_uuid, "pipeline uuid")
+    except StepUUIDResolveError as error:
+        raise ValueError(str(error)) from None
+    return os.path.join(os.fspath(project_dir), ".orchest", "pipelines", pipeline_uuid, "data")
