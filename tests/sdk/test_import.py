@@ -1,0 +1,56 @@
+"""``import orchest`` must work in any step's environment, and quickly."""
+
+import json
+import re
+import subprocess
+import sys
+
+HEAVY = ["jsonschema", "jupyter_client", "jupyter_server", "numpy", "pandas", "pyarrow", "tornado"]
+
+
+def test_import_orchest_loads_nothing_heavy() -> None:
+    code = f"""
+import json, sys
+import orchest, orchest.error, orchest.parameters, orchest.transfer, orchest.utils
+loaded = {{name.split(".")[0] for name in sys.modules}}
+print(json.dumps(sorted(loaded & set({HEAVY!r}))))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == []
+
+
+def test_import_orchest_takes_well_under_50_ms() -> None:
+    # The best of a few runs, so that a busy machine does not fail the test.
+    timings = []
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import orchest"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        match = re.search(r"\|\s*(\d+) \| orchest$", result.stderr, re.MULTILINE)
+        assert match, result.stderr
+        timings.append(int(match.group(1)))
+    assert min(timings) < 50_000, timings  # microseconds
+
+
+def test_orchest_offers_orchests_names() -> None:
+    import orchest
+
+    for name in ["Config", "get_inputs", "get_pipeline_param", "get_step_param", "output"]:
+        assert callable(getattr(orchest, name)), name
+    for name in ["Serialization", "get_inputs", "output", "output_to_disk", "output_to_memory"]:
+        assert hasattr(orchest.transfer, name), name
+    for name in ["get_params", "get_pipeline_param", "get_step_param"]:
+        assert hasattr(orchest.parameters, name), name
+    assert [m.name for m in orchest.transfer.Serialization][:3] == [
+        "ARROW_TABLE",
+        "ARROW_BATCH",
+        "PICKLE",
+    ]
+    assert issubclass(orchest.error.DiskOutputNotFoundError, orchest.error.OutputNotFoundError)
+    assert issubclass(orchest.error.InputNameCollisionError, orchest.error.Error)
+    orchest.Config.silence_multiple_data_transfer_calls_warning = True  # as Orchest steps do
