@@ -145,12 +145,15 @@ def clear_step_outputs(outputs_dir: str | os.PathLike[str], step_uuid: str) -> s
 
     outputs_dir = os.fspath(outputs_dir)
     folder = os.path.join(outputs_dir, step_uuid)
-    doomed = os.path.join(outputs_dir, f".{step_uuid}.{os.urandom(6).hex()}.deleting")
-    try:
-        os.rename(folder, doomed)
-    except FileNotFoundError:
-        pass
-    else:
-        shutil.rmtree(doomed)
+    os.makedirs(outputs_dir, exist_ok=True)
+    doomed_prefix, doomed_suffix = f".{step_uuid}.", ".deleting"
+    with suppress(FileNotFoundError):
+        os.rename(
+            folder, os.path.join(outputs_dir, doomed_prefix + os.urandom(6).hex() + doomed_suffix)
+        )
+    # Also what an earlier call left behind if it was interrupted while deleting.
+    for entry in os.listdir(outputs_dir):
+        if entry.startswith(doomed_prefix) and entry.endswith(doomed_suffix):
+            shutil.rmtree(os.path.join(outputs_dir, entry))
     os.makedirs(folder, exist_ok=True)
     return folder

@@ -138,11 +138,12 @@ def test_arrow_outputs_outlive_their_replacement_and_the_file(tmp_path: Path) ->
 def test_clear_step_outputs_leaves_an_empty_folder(tmp_path: Path) -> None:
     write_output(str(tmp_path / "s"), "s", "run", 1, "x")
     write_output(str(tmp_path / "other"), "other", "run", 1, "x")
+    (tmp_path / ".s.0123.deleting").mkdir()  # left by an interrupted earlier call
     folder = clear_step_outputs(tmp_path, "s")
     assert Path(folder) == tmp_path / "s"
     assert list(Path(folder).iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "s"]
-    assert clear_step_outputs(tmp_path, "new") == str(tmp_path / "new")
+    assert clear_step_outputs(tmp_path / "fresh", "new") == str(tmp_path / "fresh" / "new")
     with pytest.raises(ValueError):
         clear_step_outputs(tmp_path, "..")
 

@@ -88,6 +88,7 @@ def computed(module_project: Project) -> Project:
         project.step("step-b", "Load B"),
         project.step("step-c", "Report", ["step-b", "step-a"]),
         project.step("plain", "Plain", ["step-b"]),
+        project.step("no-arrow", "No Arrow", ["step-a"]),
     )
     project.run("step-a", PARENT_A)
     project.run("step-b", PARENT_B)
@@ -167,6 +168,20 @@ def test_a_step_using_plain_objects_never_imports_pyarrow(computed: Project) -> 
     inputs, heavy = json.loads(result.stdout.splitlines()[-1])
     assert inputs == {"unnamed": ["b1"], "count": 3}
     assert heavy == []
+
+
+def test_arrow_outputs_in_a_step_without_pyarrow_say_what_to_install(
+    computed: Project,
+) -> None:
+    code = """
+        import sys
+        sys.modules["pyarrow"] = None  # as if it were not installed
+        import orchest
+        orchest.get_inputs()
+    """
+    error = computed.fail("no-arrow", code)
+    assert error.startswith("jupyter_orchest.sdk.errors.DeserializationError")
+    assert 'output "table" of step "Load A"' in error and "install pyarrow" in error
 
 
 def _two_parents(project: Project) -> None:
@@ -284,3 +299,24 @@ def test_unpicklable_data_is_a_serialization_error_and_writes_nothing(project: P
     assert sorted(p.name for p in folder.iterdir()) == ["0.pickle", "manifest.json"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert [o["name"] for o in manifest["outputs"]] == ["kept"]
+
+
+def test_a_dataframe_is_pickled_where_pyarrow_is_missing(project: Project) -> None:
+    project.write_pipeline(
+        project.step("step-a", "Load A"), project.step("step-c", "Report", ["step-a"])
+    )
+    code = """
+        import sys
+        sys.modules["pyarrow"] = None  # as if it were not installed
+        import pandas as pd
+        import orchest
+        orchest.output(pd.DataFrame({"a": [1, 2]}), "frame")
+    """
+    project.run("step-a", code)
+    manifest = json.loads((project.step_dir("step-a") / "manifest.json").read_text())
+    assert manifest["outputs"][0]["serialization"] == "PICKLE"
+    result = project.run_json(
+        "step-c",
+        "import json, orchest; print(json.dumps(orchest.get_inputs()['frame']['a'].tolist()))",
+    )
+    assert result == [1, 2]
