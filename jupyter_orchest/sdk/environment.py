@@ -1,17 +1,22 @@
-"""The contract between the engine and a running step: environment variables.
+"""The contract between the engine and a running step.
 
-The engine sets these variables for every step it runs (see :func:`step_environment`); the SDK
-reads them on every call rather than once at import, so that a kernel reused for another step
-or run only needs its ``os.environ`` updated.
+The engine sets these variables for every step it runs (see :func:`step_environment`), empties
+the step's outputs folder first (:func:`clear_step_outputs`) and may give the run's parameters
+in a file (:func:`write_parameters_file`). The SDK reads the variables on every call rather
+than once at import, so that a kernel reused for another step or run only needs its
+``os.environ`` updated.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
+from contextlib import suppress
+from typing import Any, NamedTuple
 
+from .atomic import write_bytes_atomic
 from .errors import StepUUIDResolveError
 
 PROJECT_DIR = "ORCHEST_PROJECT_DIR"
@@ -154,18 +159,67 @@ def step_environment(
     for name, value in env.items():
         if not value:
             raise ValueError(f"{name} must not be empty.")
-    try:
-        check_uuid(step_uuid)
-        check_uuid(pipeline_uuid, "pipeline uuid")
-    except StepUUIDResolveError as error:
-        raise ValueError(str(error)) from None
+    _check_engine_uuid(step_uuid)
+    _check_engine_uuid(pipeline_uuid, "pipeline uuid")
     return env
 
 
 def interactive_outputs_dir(project_dir: str | os.PathLike[str], pipeline_uuid: str) -> str:
     """Where interactive runs keep step outputs: Orchest's ``.orchest/pipelines/<uuid>/data``."""
+    _check_engine_uuid(pipeline_uuid, "pipeline uuid")
+    return os.path.join(os.fspath(project_dir), ".orchest", "pipelines", pipeline_uuid, "data")
+
+
+def clear_step_outputs(outputs_dir: str | os.PathLike[str], step_uuid: str) -> str:
+    """Remove every output of ``step_uuid`` and leave its folder empty; returns the folder.
+
+    The engine calls this before a step runs. The old folder is first renamed away, so that a
+    reader sees either all the old outputs or none, never some of them.
+    """
+    _check_engine_uuid(step_uuid)
+    import shutil  # only the engine calls this; steps do not pay for the import
+
+    outputs_dir = os.fspath(outputs_dir)
+    folder = os.path.join(outputs_dir, step_uuid)
+    os.makedirs(outputs_dir, exist_ok=True)
+    doomed_prefix, doomed_suffix = f".{step_uuid}.", ".deleting"
+    doomed = os.path.join(outputs_dir, f"{doomed_prefix}{os.urandom(6).hex()}{doomed_suffix}")
+    with suppress(FileNotFoundError):
+        os.rename(folder, doomed)
+    # Also what an earlier call left behind if it was interrupted while deleting.
+    for entry in os.listdir(outputs_dir):
+        if entry.startswith(doomed_prefix) and entry.endswith(doomed_suffix):
+            shutil.rmtree(os.path.join(outputs_dir, entry))
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def write_parameters_file(
+    path: str | os.PathLike[str],
+    pipeline_parameters: Mapping[str, Any],
+    step_parameters: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """Write a run's effective parameters where ``ORCHEST_PARAMETERS_FILE`` will point.
+
+    ``step_parameters`` maps step uuids to their parameters; steps left out have none. Values
+    must be JSON (no NaN or infinity, as in pipeline files); ValueError or TypeError otherwise.
+    """
+    for uuid in step_parameters:
+        _check_engine_uuid(uuid)
+    text = json.dumps(
+        {
+            "pipeline": dict(pipeline_parameters),
+            "steps": {uuid: dict(params) for uuid, params in step_parameters.items()},
+        },
+        indent=1,
+        allow_nan=False,
+    )
+    write_bytes_atomic(os.fspath(path), text.encode("utf-8"))
+
+
+def _check_engine_uuid(uuid: str, what: str = "step uuid") -> None:
+    # The engine passes uuids it was given; a bad one is a ValueError of its arguments.
     try:
-        check_uuid(pipeline_uuid, "pipeline uuid")
+        check_uuid(uuid, what)
     except StepUUIDResolveError as error:
         raise ValueError(str(error)) from None
-    return os.path.join(os.fspath(project_dir), ".orchest", "pipelines", pipeline_uuid, "data")

@@ -14,13 +14,7 @@ from contextlib import suppress
 from typing import Any
 
 from .atomic import folder_lock, write_atomic, write_bytes_atomic
-from .environment import check_uuid
-from .errors import (
-    DeserializationError,
-    DiskOutputNotFoundError,
-    InvalidMetaDataError,
-    StepUUIDResolveError,
-)
+from .errors import DeserializationError, DiskOutputNotFoundError, InvalidMetaDataError
 from .manifest import (
     MANIFEST_FILE,
     OutputRecord,
@@ -129,31 +123,3 @@ def load_output(step_dir: str, record: OutputRecord, label: str) -> Any:
         raise DeserializationError(
             f"Could not read {label}: {type(error).__name__}: {error}"
         ) from error
-
-
-def clear_step_outputs(outputs_dir: str | os.PathLike[str], step_uuid: str) -> str:
-    """Remove every output of ``step_uuid`` and leave its folder empty; returns the folder.
-
-    The engine calls this before a step runs. The old folder is first renamed away, so that a
-    reader sees either all the old outputs or none, never some of them.
-    """
-    try:
-        check_uuid(step_uuid)
-    except StepUUIDResolveError as error:
-        raise ValueError(str(error)) from None
-    import shutil  # only the engine calls this; steps do not pay for the import
-
-    outputs_dir = os.fspath(outputs_dir)
-    folder = os.path.join(outputs_dir, step_uuid)
-    os.makedirs(outputs_dir, exist_ok=True)
-    doomed_prefix, doomed_suffix = f".{step_uuid}.", ".deleting"
-    with suppress(FileNotFoundError):
-        os.rename(
-            folder, os.path.join(outputs_dir, doomed_prefix + os.urandom(6).hex() + doomed_suffix)
-        )
-    # Also what an earlier call left behind if it was interrupted while deleting.
-    for entry in os.listdir(outputs_dir):
-        if entry.startswith(doomed_prefix) and entry.endswith(doomed_suffix):
-            shutil.rmtree(os.path.join(outputs_dir, entry))
-    os.makedirs(folder, exist_ok=True)
-    return folder

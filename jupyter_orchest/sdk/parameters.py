@@ -7,12 +7,8 @@ file itself, as in Orchest.
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping
 from typing import Any
 
-from .atomic import write_bytes_atomic
 from .definition import (
     json_object,
     parameters_of,
@@ -20,7 +16,7 @@ from .definition import (
     read_pipeline,
     step_properties,
 )
-from .environment import check_uuid, current_step
+from .environment import current_step
 from .errors import StepUUIDResolveError
 
 
@@ -52,29 +48,3 @@ def get_step_param(name: str, default: Any = None) -> Any:
 def get_pipeline_param(name: str, default: Any = None) -> Any:
     """The pipeline's parameter ``name``, or ``default`` if it has none by that name."""
     return get_params()[1].get(name, default)
-
-
-def write_parameters_file(
-    path: str | os.PathLike[str],
-    pipeline_parameters: Mapping[str, Any],
-    step_parameters: Mapping[str, Mapping[str, Any]],
-) -> None:
-    """Write a run's effective parameters where ``ORCHEST_PARAMETERS_FILE`` will point.
-
-    ``step_parameters`` maps step uuids to their parameters; steps left out have none. Values
-    must be JSON (no NaN or infinity, as in pipeline files); ValueError or TypeError otherwise.
-    """
-    for uuid in step_parameters:
-        try:
-            check_uuid(uuid)
-        except StepUUIDResolveError as error:
-            raise ValueError(str(error)) from None
-    text = json.dumps(
-        {
-            "pipeline": dict(pipeline_parameters),
-            "steps": {uuid: dict(params) for uuid, params in step_parameters.items()},
-        },
-        indent=1,
-        allow_nan=False,
-    )
-    write_bytes_atomic(os.fspath(path), text.encode("utf-8"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_orchest.sdk import clear_step_outputs, read_manifest, write_parameters_file
+from jupyter_orchest.sdk import read_manifest
 from jupyter_orchest.sdk.errors import InvalidMetaDataError, SerializationError
 from jupyter_orchest.sdk.manifest import parse_manifest
 from jupyter_orchest.sdk.outputs import load_output, write_output
@@ -133,25 +133,3 @@ def test_arrow_outputs_outlive_their_replacement_and_the_file(tmp_path: Path) ->
     write_output(str(tmp_path), "s", "run", 0, "t")  # unlinks the mapped file
     assert not (tmp_path / records[0].file).exists()
     assert table.column("x").to_pylist() == list(range(1000))
-
-
-def test_clear_step_outputs_leaves_an_empty_folder(tmp_path: Path) -> None:
-    write_output(str(tmp_path / "s"), "s", "run", 1, "x")
-    write_output(str(tmp_path / "other"), "other", "run", 1, "x")
-    (tmp_path / ".s.0123.deleting").mkdir()  # left by an interrupted earlier call
-    folder = clear_step_outputs(tmp_path, "s")
-    assert Path(folder) == tmp_path / "s"
-    assert list(Path(folder).iterdir()) == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "s"]
-    assert clear_step_outputs(tmp_path / "fresh", "new") == str(tmp_path / "fresh" / "new")
-    with pytest.raises(ValueError):
-        clear_step_outputs(tmp_path, "..")
-
-
-def test_write_parameters_file_refuses_what_json_cannot_hold(tmp_path: Path) -> None:
-    path = tmp_path / "parameters.json"
-    with pytest.raises(ValueError):
-        write_parameters_file(path, {"x": float("nan")}, {})
-    with pytest.raises(ValueError):
-        write_parameters_file(path, {}, {"../s": {}})
-    assert list(tmp_path.iterdir()) == []

@@ -7,8 +7,13 @@ from typing import Any
 import pytest
 
 from jupyter_orchest.sdk import environment, interactive_outputs_dir, step_environment
-from jupyter_orchest.sdk.environment import current_step
+from jupyter_orchest.sdk.environment import (
+    clear_step_outputs,
+    current_step,
+    write_parameters_file,
+)
 from jupyter_orchest.sdk.errors import StepUUIDResolveError
+from jupyter_orchest.sdk.outputs import write_output
 
 Project = Any  # conftest.Project
 
@@ -132,3 +137,25 @@ def test_a_crafted_parent_uuid_cannot_read_outside_the_outputs(project: Project)
     error = project.fail("step-c", "import orchest; print(orchest.get_inputs())")
     assert error.startswith("jupyter_orchest.sdk.errors.StepUUIDResolveError")
     assert "not a valid parent step uuid" in error
+
+
+def test_clear_step_outputs_leaves_an_empty_folder(tmp_path: Path) -> None:
+    write_output(str(tmp_path / "s"), "s", "run", 1, "x")
+    write_output(str(tmp_path / "other"), "other", "run", 1, "x")
+    (tmp_path / ".s.0123.deleting").mkdir()  # left by an interrupted earlier call
+    folder = clear_step_outputs(tmp_path, "s")
+    assert Path(folder) == tmp_path / "s"
+    assert list(Path(folder).iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "s"]
+    assert clear_step_outputs(tmp_path / "fresh", "new") == str(tmp_path / "fresh" / "new")
+    with pytest.raises(ValueError):
+        clear_step_outputs(tmp_path, "..")
+
+
+def test_write_parameters_file_refuses_what_json_cannot_hold(tmp_path: Path) -> None:
+    path = tmp_path / "parameters.json"
+    with pytest.raises(ValueError):
+        write_parameters_file(path, {"x": float("nan")}, {})
+    with pytest.raises(ValueError):
+        write_parameters_file(path, {}, {"../s": {}})
+    assert list(tmp_path.iterdir()) == []
