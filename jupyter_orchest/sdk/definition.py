@@ -22,7 +22,8 @@ from .errors import (
 def read_json_object(path: str, what: str) -> dict[str, Any]:
     """The JSON object in ``path``; ``what`` names the file in error messages."""
     try:
-        with open(path, encoding="utf-8") as stream:
+        # utf-8-sig: some Windows editors start files with a byte order mark, as the server allows.
+        with open(path, encoding="utf-8-sig") as stream:
             doc = json.load(stream)
     except FileNotFoundError:
         raise PipelineDefinitionNotFoundError(f"Could not open {what} {path}.") from None

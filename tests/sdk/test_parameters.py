@@ -81,3 +81,10 @@ def test_parameters_that_are_not_an_object_are_reported(project: Project) -> Non
     path.write_text(json.dumps(doc))
     error = project.fail("step-a", "import orchest; orchest.get_step_param('low')")
     assert error.startswith("jupyter_orchest.sdk.errors.InvalidPipelineDefinitionError")
+
+
+def test_a_pipeline_file_with_a_byte_order_mark_is_read(project: Project) -> None:
+    _pipeline(project)
+    path = project.root / "flows" / "main.orchest"
+    path.write_text("\ufeff" + path.read_text(), encoding="utf-8")
+    assert project.run_json("step-a", READ_PARAMETERS)["low"] == 2
