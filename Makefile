@@ -46,8 +46,8 @@ browser:
 	fi
 
 lint:
-	$(BIN)/ruff check jupyter_orchest tests
-	$(BIN)/ruff format --check jupyter_orchest tests
+	$(BIN)/ruff check jupyter_orchest orchest tests bench
+	$(BIN)/ruff format --check jupyter_orchest orchest tests bench
 	$(BIN)/mypy
 	$(JLPM) lint:check
 

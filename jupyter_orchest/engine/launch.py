@@ -3,12 +3,11 @@
 Shared by the server and the headless CLI, so that both run steps identically.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..sdk.environment import clear_step_outputs, step_environment
+from ..sdk.environment import clear_step_outputs, step_environment, write_parameters_file
 from .events import ObserverGroup, RunObserver
 from .logs import LogFileObserver
 from .model import StepExecutor, StepRefused, StepTask
@@ -93,7 +92,7 @@ class StepLauncher:
     def __init__(self, layout: RunLayout, parameters: dict[str, Any]) -> None:
         self.layout = layout
         layout.run_dir.mkdir(parents=True, exist_ok=True)
-        layout.parameters_file.write_text(json.dumps(parameters, indent=2), encoding="utf-8")
+        write_parameters_file(layout.parameters_file, parameters["pipeline"], parameters["steps"])
 
     def task_for(self, step: PlannedStep) -> StepTask:
         layout = self.layout
