@@ -29,6 +29,8 @@ def api(jp_fetch: Any) -> ApiCall:
             kwargs["body"] = ""
         response = await jp_fetch("orchest", "api", *path, **kwargs)
         text = response.body.decode() if response.body else ""
+        if "json" not in response.headers.get("Content-Type", "json"):
+            return response.code, text
         return response.code, json.loads(text) if text else None
 
     return call

@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from .events import EventsHandler
 from .pipelines import PipelineCollectionHandler, PipelineHandler
+from .runs import RunCancelHandler, RunCollectionHandler, RunHandler, StepLogHandler
 
 API_PREFIX = "orchest/api"
 
@@ -12,4 +14,9 @@ def api_routes() -> list[tuple[str, Any]]:
     return [
         (rf"/{API_PREFIX}/pipelines", PipelineCollectionHandler),
         (rf"/{API_PREFIX}/pipelines/(?P<path>.+)", PipelineHandler),
+        (rf"/{API_PREFIX}/runs", RunCollectionHandler),
+        (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)", RunHandler),
+        (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/cancel", RunCancelHandler),
+        (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/steps/(?P<step_uuid>[\w-]+)/log", StepLogHandler),
+        (rf"/{API_PREFIX}/events", EventsHandler),
     ]

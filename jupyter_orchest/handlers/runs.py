@@ -56,5 +56,5 @@ class StepLogHandler(RunsResource):
             offset = int(self.get_query_argument("offset", "0"))
         except ValueError:
             raise BadRequest("`offset` must be a whole number of bytes.") from None
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.finish(self.runs.step_log(run_id, step_uuid, offset))
+        log = self.runs.step_log(run_id, step_uuid, offset)
+        self.finish(log, set_content_type="text/plain; charset=utf-8")

@@ -23,9 +23,12 @@ def extension_routes(serverapp: Any) -> list[tuple[str, type[RequestHandler]]]:
     return routes
 
 
+SAMPLES = {"path": "some/pipeline.orchest", "run_id": "abc123", "step_uuid": "step-1"}
+
+
 def sample_url(pattern: str) -> str:
     """A concrete URL that the route's pattern matches."""
-    url = re.sub(r"\(\?P<\w+>[^)]*\)|\([^)]*\)", "some/pipeline.orchest", pattern)
+    url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda group: SAMPLES[group[1]], pattern)
     return url.rstrip("$")
 
 
