@@ -84,7 +84,7 @@ def step_uuid_for(definition: dict[str, Any], name: str) -> str:
     steps = definition["steps"]
     if name in steps:
         return name
-    titled = [uuid for uuid, step in steps.items() if step.get("title") == name]
+    titled: list[str] = [uuid for uuid, step in steps.items() if step.get("title") == name]
     if len(titled) == 1:
         return titled[0]
     if titled:

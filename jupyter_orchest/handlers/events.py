@@ -4,6 +4,7 @@ import asyncio
 import json
 from typing import Any
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -13,7 +14,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from ..services.events import EventHub
 
 
-class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):  # type: ignore[misc]
+class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
     """Sends every event as a JSON message; `?run=<id>` or `?pipeline=<uuid>` narrows them."""
 
     auth_resource = "orchest"
@@ -22,7 +23,8 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jup
         # Authentication happens before the upgrade, as for Jupyter's own WebSockets.
         if self.current_user is None:
             raise web.HTTPError(403)
-        if not self.authorizer.is_authorized(self, self.current_user, "read", "orchest"):
+        authorized = self.authorizer.is_authorized(self, self.current_user, "read", "orchest")
+        if not await ensure_async(authorized):
             raise web.HTTPError(403)
         await super().get(*args, **kwargs)
 
