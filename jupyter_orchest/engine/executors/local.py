@@ -1,0 +1,275 @@
+"""The local executor: runs a step on this machine, a notebook in a fresh Jupyter kernel and a
+script with its interpreter.
+
+Kernel start-up is most of a short notebook step's time, so kernels are started before they
+are needed (for the steps `expect` announces, plus `standby_kernels` of the default Python
+kernel), a few at a time, and shut down in the background after their step; no step waits
+for either. Every step still gets a kernel of its own that ran nothing before.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
+
+from ..model import StepReporter, StepResult, StepTask
+from .kernels import (
+    ASSIGNMENT_VARIABLE,
+    Kernel,
+    KernelChoiceError,
+    KernelDied,
+    KernelKey,
+    can_assign,
+    choose_kernel,
+    kernel_key,
+    start_managed_kernel,
+)
+from .notebooks import NotebookError, NotebookFile, run_notebook
+from .pool import KernelPool
+from .scripts import INTERPRETERS, Interpreter, run_script
+
+log = logging.getLogger(__name__)
+
+NOTEBOOK_SUFFIX = ".ipynb"
+
+
+class LocalExecutor:
+    """Runs steps on this machine. See the module's docs; the arguments:
+
+    grace_period: seconds a cancelled step gets to stop after an interrupt before it is killed.
+    pool_size: at most this many kernels are started ahead of need (0: none).
+    standby_kernels: kernels of the default Python kernel kept ready even when no step is
+        expected, so that a step nobody announced starts at once.
+    start_concurrency: kernels started ahead of need at the same time (default: CPU count).
+    kernel_startup_timeout: seconds a kernel gets to become ready.
+    kernel_shutdown_wait: seconds a kernel gets to exit after a shutdown request.
+    interpreters: how scripts are run, by lower-case file extension.
+    kernel_spec_manager: where kernelspecs are found (default: Jupyter's usual places).
+    """
+
+    def __init__(
+        self,
+        *,
+        grace_period: float = 3.0,
+        pool_size: int = 8,
+        standby_kernels: int = 1,
+        start_concurrency: int | None = None,
+        kernel_startup_timeout: float = 60.0,
+        kernel_shutdown_wait: float = 3.0,
+        interpreters: Mapping[str, Interpreter] = INTERPRETERS,
+        kernel_spec_manager: KernelSpecManager | None = None,
+    ) -> None:
+        self.grace_period = grace_period
+        self.pool_size = pool_size
+        self.standby_kernels = standby_kernels
+        self.start_concurrency = start_concurrency or os.cpu_count() or 2
+        self.kernel_startup_timeout = kernel_startup_timeout
+        self.kernel_shutdown_wait = kernel_shutdown_wait
+        self.interpreters = interpreters
+        self.kernel_spec_manager = kernel_spec_manager or KernelSpecManager()
+        self._pool: KernelPool | None = None
+        self._runtime_dir: Path | None = None
+        self._expected: dict[tuple[str, str], KernelKey | None] = {}
+        """Notebook steps announced and not started yet: their kernel's key once known."""
+        self._planning: set[asyncio.Task[None]] = set()
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._active_kernels: set[Kernel] = set()
+        self._active_scripts: set[int] = set()
+
+    async def __aenter__(self) -> "LocalExecutor":
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+
+    async def start(self) -> None:
+        if self._pool is None:
+            self._runtime_dir = Path(tempfile.mkdtemp(prefix="jupyter-orchest-"))
+            (self._runtime_dir / "idle").mkdir()
+            self._pool = KernelPool(self._launch_ahead, self._retire, self.start_concurrency)
+        self._rebalance_pool()
+
+    def expect(self, tasks: list[StepTask]) -> None:
+        notebooks = [task for task in tasks if task.file.suffix.lower() == NOTEBOOK_SUFFIX]
+        fresh = [task for task in notebooks if _task_id(task) not in self._expected]
+        if not fresh or self.pool_size <= 0:
+            return
+        for task in fresh:
+            self._expected[_task_id(task)] = None
+        planning = asyncio.get_running_loop().create_task(self._plan(fresh))
+        self._planning.add(planning)
+        planning.add_done_callback(self._planning.discard)
+
+    async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
+        self._expected.pop(_task_id(task), None)
+        suffix = task.file.suffix.lower()
+        if suffix == NOTEBOOK_SUFFIX:
+            return await self._run_notebook(task, reporter)
+        interpreter = self.interpreters.get(suffix)
+        if interpreter is None:
+            known = ", ".join(sorted({NOTEBOOK_SUFFIX, *self.interpreters}))
+            return StepResult(
+                False,
+                f"cannot run {task.file.name}: no way to run {suffix or 'such'} files "
+                f"is known (known: {known})",
+            )
+        return await run_script(
+            task, reporter, interpreter, self.grace_period, self._active_scripts
+        )
+
+    async def shutdown(self) -> None:
+        for planning in self._planning:
+            planning.cancel()
+        self._expected.clear()
+        if self._pool is not None:
+            await self._pool.close()
+        for kernel in list(self._active_kernels):
+            self._retire(kernel, kill=True)
+        for group in self._active_scripts:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        while self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+        if self._runtime_dir is not None:
+            shutil.rmtree(self._runtime_dir, ignore_errors=True)
+        self._pool = None
+        self._runtime_dir = None
+
+    # Notebooks
+
+    async def _run_notebook(self, task: StepTask, reporter: StepReporter) -> StepResult:
+        try:
+            document = await asyncio.to_thread(NotebookFile.load, task.file)
+            specs = await asyncio.to_thread(self._kernel_specs)
+            name = choose_kernel(task.kernel_name, document.notebook.metadata, specs)
+        except (NotebookError, KernelChoiceError) as error:
+            return StepResult(False, str(error))
+        spec = specs[name]
+        key = kernel_key(name, spec, task.env)
+        try:
+            kernel = await self._kernel_for(task, key, spec)
+        except (KernelDied, TimeoutError, OSError, RuntimeError) as error:
+            return StepResult(False, f"the kernel {name!r} could not start: {error}")
+        self._active_kernels.add(kernel)
+        self._rebalance_pool()
+        try:
+            return await run_notebook(document, kernel, reporter, self.grace_period)
+        finally:
+            self._active_kernels.discard(kernel)
+            self._retire(kernel)
+
+    async def _kernel_for(self, task: StepTask, key: KernelKey, spec: KernelSpec) -> Kernel:
+        """A kernel for the step: one started ahead of need if there is one, else a new one."""
+        if self._pool is not None and can_assign(spec):
+            # The kernelspec's own variables win over the step's, as at a kernel's start.
+            env = {name: value for name, value in task.env.items() if name not in spec.env}
+            while (kernel := await self._pool.take(key)) is not None:
+                try:
+                    await kernel.assign(task.working_dir, env, self.kernel_startup_timeout)
+                except BaseException as error:
+                    self._retire(kernel, kill=True)
+                    if not isinstance(error, Exception):
+                        raise
+                    log.info("a kernel started ahead of need was not usable: %s", error)
+                    continue
+                return kernel
+        return await start_managed_kernel(
+            key,
+            self.kernel_spec_manager,
+            task.working_dir,
+            {**os.environ, **task.env},
+            self.kernel_startup_timeout,
+            self.kernel_shutdown_wait,
+        )
+
+    async def _launch_ahead(self, key: KernelKey) -> Kernel:
+        """Start a kernel for a step not known yet (see kernels.ASSIGN)."""
+        assert self._runtime_dir is not None, "started"
+        assignment = self._runtime_dir / f"assignment-{uuid.uuid4().hex}.json"
+        env = {**os.environ, **dict(key.startup_env), ASSIGNMENT_VARIABLE: str(assignment)}
+        kernel = await start_managed_kernel(
+            key,
+            self.kernel_spec_manager,
+            self._runtime_dir / "idle",
+            env,
+            self.kernel_startup_timeout,
+            self.kernel_shutdown_wait,
+        )
+        kernel.assignment = assignment
+        return kernel
+
+    def _retire(self, kernel: Kernel, kill: bool = False) -> None:
+        """Stop a kernel in the background."""
+        retiring = asyncio.get_running_loop().create_task(
+            kernel.kill() if kill else kernel.shutdown()
+        )
+        self._retiring.add(retiring)
+        retiring.add_done_callback(self._retired)
+
+    def _retired(self, retiring: "asyncio.Task[None]") -> None:
+        self._retiring.discard(retiring)
+        if not retiring.cancelled() and retiring.exception() is not None:
+            log.warning("could not stop a kernel: %s", retiring.exception())
+
+    def _kernel_specs(self) -> dict[str, KernelSpec]:
+        specs = {}
+        for name in self.kernel_spec_manager.find_kernel_specs():
+            try:
+                specs[name] = self.kernel_spec_manager.get_kernel_spec(name)
+            except Exception as error:  # a broken kernel.json must not hide the others
+                log.warning("skipping the kernelspec %s: %s", name, error)
+        return specs
+
+    async def _plan(self, tasks: list[StepTask]) -> None:
+        """Work out the kernels that expected notebook steps will need."""
+        specs = await asyncio.to_thread(self._kernel_specs)
+        for task in tasks:
+            if _task_id(task) not in self._expected:
+                continue  # started meanwhile
+            try:
+                metadata = await asyncio.to_thread(_notebook_metadata, task.file)
+                name = choose_kernel(task.kernel_name, metadata, specs)
+            except (NotebookError, KernelChoiceError):
+                continue  # the step will fail and say why
+            if can_assign(specs[name]) and _task_id(task) in self._expected:
+                self._expected[_task_id(task)] = kernel_key(name, specs[name], task.env)
+        self._rebalance_pool()
+
+    def _rebalance_pool(self) -> None:
+        if self._pool is None:
+            return
+        wanted = Counter(key for key in self._expected.values() if key is not None)
+        if self.standby_kernels > 0:
+            standby = KernelKey(NATIVE_KERNEL_NAME)
+            wanted[standby] = max(wanted[standby], self.standby_kernels)
+        targets: dict[KernelKey, int] = {}
+        room = self.pool_size
+        for key, count in wanted.most_common():
+            targets[key] = min(count, room)
+            room -= targets[key]
+        self._pool.want(targets)
+
+
+def _task_id(task: StepTask) -> tuple[str, str]:
+    return (task.run_id, task.step_uuid)
+
+
+def _notebook_metadata(path: Path) -> Mapping[str, object]:
+    metadata = NotebookFile.load(path).notebook.metadata
+    return metadata if isinstance(metadata, Mapping) else {}
