@@ -15,13 +15,13 @@ import codecs
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..model import StepReporter, StepResult, StepTask, Stream
+from ..model import StepReporter, StepResult, StepTask
 from .kernels import describe_exit
 
 
@@ -47,8 +47,7 @@ INTERPRETERS: Mapping[str, Interpreter] = {
 """Interpreters by file extension, lower case."""
 
 READ_SIZE = 64 * 1024
-"""Bytes read from a pipe at a time; also the longest text sent to the reporter without a
-line break in it."""
+"""Characters of a line without a line break that are sent to the reporter in one piece."""
 
 LEFTOVER_GRACE = 1.0
 """Seconds that processes a finished script left behind get between SIGTERM and SIGKILL."""
@@ -77,35 +76,35 @@ async def run_script(
         )
     if not task.file.is_file():
         return StepResult(False, f"the step's file {task.file} does not exist")
+    loop = asyncio.get_running_loop()
     try:
-        process = await asyncio.create_subprocess_exec(
+        transport, script = await loop.subprocess_exec(
+            lambda: _Script(reporter),
             program,
             *interpreter.command[1:],
             str(task.file),
             cwd=task.working_dir,
             env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, to signal all of it at once
         )
     except OSError as error:
         return StepResult(False, f"cannot start {task.file.name}: {error}")
-    assert process.stdout is not None and process.stderr is not None
-    running.add(process.pid)
-    pumps = asyncio.gather(
-        _pump(process.stdout, "stdout", reporter), _pump(process.stderr, "stderr", reporter)
-    )
+    group = transport.get_pid()
+    running.add(group)
     try:
-        code = await process.wait()
-        await _end_leftovers(process.pid, pumps)
+        await asyncio.shield(script.exited)
+        await _end_leftovers(group, script)
     except asyncio.CancelledError:
-        await asyncio.shield(_stop(process, pumps, grace_period))
+        await asyncio.shield(_stop(group, script, grace_period))
         raise
     finally:
-        running.discard(process.pid)
-        if not pumps.done():
-            pumps.cancel()
+        running.discard(group)
+        transport.close()
+    code = transport.get_returncode()
+    assert code is not None, "the script has exited"
     if code == 0:
         return StepResult(True)
     if code > 0:
@@ -113,40 +112,61 @@ async def run_script(
     return StepResult(False, f"{task.file.name} was {describe_exit(code)}")
 
 
-async def _pump(stream: asyncio.StreamReader, name: Stream, reporter: StepReporter) -> None:
-    """Send what a pipe carries to the reporter: every complete line as soon as it is read,
-    a line longer than READ_SIZE in pieces, and the rest at the end."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
-    while True:
-        data = await stream.read(READ_SIZE)
-        text = decoder.decode(data, final=not data)
-        pending += text
-        if not data:
-            break
+class _Script(asyncio.SubprocessProtocol):
+    """Sends what the script prints to the reporter as it comes: whole lines when it can, a
+    line longer than READ_SIZE in pieces, an unfinished last line at the end. Nothing else
+    is kept, so memory stays bounded however much the script prints."""
+
+    def __init__(self, reporter: StepReporter) -> None:
+        loop = asyncio.get_running_loop()
+        self.reporter = reporter
+        self.exited: asyncio.Future[None] = loop.create_future()
+        """Done when the script's process has exited (even if its children hold the pipes)."""
+        self.closed: asyncio.Future[None] = loop.create_future()
+        """Done when the pipes are closed and the process has exited."""
+        self.decoders = {
+            fd: codecs.getincrementaldecoder("utf-8")(errors="replace") for fd in (1, 2)
+        }
+        self.pending = {1: "", 2: ""}
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        pending = self.pending[fd] + self.decoders[fd].decode(data)
         end = pending.rfind("\n") + 1
         if end == 0 and len(pending) >= READ_SIZE:
             end = len(pending)
         if end:
-            reporter.log(name, pending[:end])
-            pending = pending[end:]
-    if pending:
-        reporter.log(name, pending)
+            self._log(fd, pending[:end])
+        self.pending[fd] = pending[end:]
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        rest = self.pending[fd] + self.decoders[fd].decode(b"", final=True)
+        self.pending[fd] = ""
+        if rest:
+            self._log(fd, rest)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def _log(self, fd: int, text: str) -> None:
+        self.reporter.log("stderr" if fd == 2 else "stdout", text)
 
 
-async def _end_leftovers(group: int, pumps: "asyncio.Future[Any]") -> None:
-    """After the script's own process exited: let the pipes drain, and stop whatever it left
-    running in its group (which may hold the pipes open)."""
+async def _end_leftovers(group: int, script: _Script) -> None:
+    """After the script's own process exited: stop whatever it left running in its group
+    (which may hold the pipes open), and let the pipes drain."""
     if _signal_group(group, signal.SIGTERM):
-        done, _ = await asyncio.wait([pumps], timeout=LEFTOVER_GRACE)
+        done, _ = await asyncio.wait([script.closed], timeout=LEFTOVER_GRACE)
         if not done:
             _signal_group(group, signal.SIGKILL)
-    await pumps
+    await asyncio.shield(script.closed)
 
 
-async def _stop(
-    process: asyncio.subprocess.Process, pumps: "asyncio.Future[Any]", grace_period: float
-) -> None:
+async def _stop(group: int, script: _Script, grace_period: float) -> None:
     """Interrupt the script's group, then terminate it, then kill it; return once the script
     and its group are gone."""
     for sig, wait in (
@@ -154,17 +174,13 @@ async def _stop(
         (signal.SIGTERM, grace_period / 2),
         (signal.SIGKILL, None),
     ):
-        _signal_group(process.pid, sig)
-        if process.returncode is None:
-            try:
-                await asyncio.wait_for(process.wait(), wait)
-            except asyncio.TimeoutError:
-                continue
-        if sig != signal.SIGKILL:
-            # The script is gone; what it left in its group goes with it.
-            _signal_group(process.pid, signal.SIGKILL)
-        break
-    await asyncio.wait([pumps], timeout=LEFTOVER_GRACE)
+        _signal_group(group, sig)
+        done, _ = await asyncio.wait([script.exited], timeout=wait)
+        if done:
+            break
+    # The script is gone; what it left in its group goes with it.
+    _signal_group(group, signal.SIGKILL)
+    await asyncio.wait([script.closed], timeout=LEFTOVER_GRACE)
 
 
 def _signal_group(group: int, sig: signal.Signals) -> bool:
