@@ -23,6 +23,7 @@ from types import TracebackType
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 
 from ..model import StepReporter, StepResult, StepTask
+from .forkserver import ForkServer, ForkUnavailable, fork_python
 from .kernels import (
     ASSIGNMENT_VARIABLE,
     Kernel,
@@ -55,6 +56,8 @@ class LocalExecutor:
     kernel_shutdown_wait: seconds a kernel gets to exit after a shutdown request.
     interpreters: how scripts are run, by lower-case file extension.
     kernel_spec_manager: where kernelspecs are found (default: Jupyter's usual places).
+    fork_kernels: fork ipykernel kernels from a process that has imported ipykernel already
+        (see `forkserver`) rather than start each from scratch.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class LocalExecutor:
         kernel_shutdown_wait: float = 3.0,
         interpreters: Mapping[str, Interpreter] = INTERPRETERS,
         kernel_spec_manager: KernelSpecManager | None = None,
+        fork_kernels: bool = True,
     ) -> None:
         self.grace_period = grace_period
         self.pool_size = pool_size
@@ -77,6 +81,7 @@ class LocalExecutor:
         self.kernel_shutdown_wait = kernel_shutdown_wait
         self.interpreters = interpreters
         self.kernel_spec_manager = kernel_spec_manager or KernelSpecManager()
+        self.fork_kernels = fork_kernels
         self._pool: KernelPool | None = None
         self._runtime_dir: Path | None = None
         self._expected: dict[tuple[str, str], KernelKey | None] = {}
@@ -85,6 +90,11 @@ class LocalExecutor:
         self._retiring: set[asyncio.Task[None]] = set()
         self._active_kernels: set[Kernel] = set()
         self._active_scripts: set[int] = set()
+        self._fork_servers: dict[str, ForkServer] = {}
+        self._retired_fork_servers: list[ForkServer] = []
+        self._fork_server_lock = asyncio.Lock()
+        self._fork_failures: set[str] = set()
+        """Pythons whose fork server could not start: their kernels are started normally."""
 
     async def __aenter__(self) -> "LocalExecutor":
         await self.start()
@@ -146,6 +156,10 @@ class LocalExecutor:
                 os.killpg(group, signal.SIGKILL)
         while self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
+        servers = [*self._fork_servers.values(), *self._retired_fork_servers]
+        await asyncio.gather(*(server.close() for server in servers), return_exceptions=True)
+        self._fork_servers.clear()
+        self._retired_fork_servers.clear()
         if self._runtime_dir is not None:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
         self._pool = None
@@ -189,30 +203,64 @@ class LocalExecutor:
                     log.info("a kernel started ahead of need was not usable: %s", error)
                     continue
                 return kernel
-        return await start_managed_kernel(
-            key,
-            self.kernel_spec_manager,
-            task.working_dir,
-            {**os.environ, **task.env},
-            self.kernel_startup_timeout,
-            self.kernel_shutdown_wait,
-        )
+        return await self._start_kernel(key, spec, task.working_dir, {**os.environ, **task.env})
 
     async def _launch_ahead(self, key: KernelKey) -> Kernel:
         """Start a kernel for a step not known yet (see kernels.ASSIGN)."""
         assert self._runtime_dir is not None, "started"
+        spec = await asyncio.to_thread(self.kernel_spec_manager.get_kernel_spec, key.name)
         assignment = self._runtime_dir / f"assignment-{uuid.uuid4().hex}.json"
         env = {**os.environ, **dict(key.startup_env), ASSIGNMENT_VARIABLE: str(assignment)}
-        kernel = await start_managed_kernel(
+        kernel = await self._start_kernel(key, spec, self._runtime_dir / "idle", env)
+        kernel.assignment = assignment
+        return kernel
+
+    async def _start_kernel(
+        self, key: KernelKey, spec: KernelSpec, cwd: Path, env: Mapping[str, str]
+    ) -> Kernel:
+        """Start a kernel: forked if it can be, else through jupyter_client."""
+        server = await self._fork_server(spec) if not key.startup_env else None
+        if server is not None:
+            try:
+                return await server.launch(
+                    key, spec, cwd, env, self.kernel_startup_timeout, self.kernel_shutdown_wait
+                )
+            except ForkUnavailable as error:
+                log.info("starting a %s kernel without forking: %s", key.name, error)
+        return await start_managed_kernel(
             key,
             self.kernel_spec_manager,
-            self._runtime_dir / "idle",
+            cwd,
             env,
             self.kernel_startup_timeout,
             self.kernel_shutdown_wait,
         )
-        kernel.assignment = assignment
-        return kernel
+
+    async def _fork_server(self, spec: KernelSpec) -> ForkServer | None:
+        """The running fork server for this kernelspec's Python, started if need be; None if
+        its kernels cannot be forked."""
+        python = fork_python(spec) if self.fork_kernels else None
+        if python is None or python in self._fork_failures or self._runtime_dir is None:
+            return None
+        async with self._fork_server_lock:
+            server = self._fork_servers.get(python)
+            if server is not None and server.usable:
+                return server
+            if server is not None:
+                self._retired_fork_servers.append(server)
+            self._retired_fork_servers = [
+                old for old in self._retired_fork_servers if not old.forget_if_idle()
+            ]
+            server = ForkServer(python, self._runtime_dir)
+            try:
+                await server.start(self.kernel_startup_timeout)
+            except (OSError, ValueError, ForkUnavailable, asyncio.TimeoutError) as error:
+                log.warning("kernels of %s will not be forked: %s", python, error)
+                self._fork_failures.add(python)
+                self._fork_servers.pop(python, None)
+                return None
+            self._fork_servers[python] = server
+            return server
 
     def _retire(self, kernel: Kernel, kill: bool = False) -> None:
         """Stop a kernel in the background."""

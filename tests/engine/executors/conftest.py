@@ -92,6 +92,26 @@ async def wait_gone(pids: Sequence[int], timeout: float = 10) -> list[int]:
     return alive
 
 
+def descendants(ancestor: int | None = None) -> list[int]:
+    """The processes started by this one (or `ancestor`), their children, and so on."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, pending = [], list(children.get(ancestor or os.getpid(), []))
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
+
+
 class Kit:
     """The helpers above, for tests (which cannot import this module by name)."""
 
@@ -101,7 +121,7 @@ class Kit:
     stdout_of = staticmethod(stdout_of)
     is_running = staticmethod(is_running)
     wait_gone = staticmethod(wait_gone)
-    children = staticmethod(lambda: _children(os.getpid()))
+    descendants = staticmethod(descendants)
 
 
 @pytest.fixture
@@ -130,24 +150,9 @@ def make_task(tmp_path: Path) -> Callable[..., StepTask]:
 
 
 @pytest.fixture(autouse=True)
-def no_stray_kernel_children() -> Any:
-    """Every test leaves no kernel or script process of its own behind."""
-    before = set(_children(os.getpid()))
+def no_stray_processes() -> Any:
+    """Every test leaves no process of its own behind (kernels, fork servers, scripts)."""
+    before = set(descendants())
     yield
-    stray = [pid for pid in _children(os.getpid()) if pid not in before and is_running(pid)]
+    stray = [pid for pid in descendants() if pid not in before and is_running(pid)]
     assert not stray, f"processes left running: {stray}"
-
-
-def _children(parent: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == parent:
-            children.append(int(entry))
-    return children

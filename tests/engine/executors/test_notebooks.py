@@ -102,6 +102,7 @@ print(json.dumps({
     "environ": dict(os.environ),
     "argv0": sys.argv[0],
     "pid": os.getpid(),
+    "parent": open(f"/proc/{os.getppid()}/cmdline").read(),
     "names": sorted(name for name in globals() if not name.startswith("_")),
 }))
 """
@@ -130,36 +131,46 @@ async def test_a_fresh_kernel_runs_in_the_notebooks_folder_with_the_steps_variab
     assert state["environ"]["PYTHONHASHSEED"] == "7"
 
 
-async def test_a_pre_started_kernel_looks_exactly_like_a_fresh_one(
-    tmp_path: Path, make_task: MakeTask, kit: Kit
+WAYS = {
+    "forked": ({"fork_kernels": True, **FRESH}, False),
+    "started ahead": ({"fork_kernels": False, "pool_size": 1, "standby_kernels": 0}, True),
+    "forked ahead": ({"fork_kernels": True, "pool_size": 1, "standby_kernels": 0}, True),
+}
+
+
+@pytest.mark.parametrize("env", [{}, {"PYTHONHASHSEED": "5"}], ids=["plain", "startup variable"])
+@pytest.mark.parametrize("way", sorted(WAYS))
+async def test_every_way_of_getting_a_kernel_gives_the_same_kernel(
+    tmp_path: Path, make_task: MakeTask, kit: Kit, way: str, env: dict[str, str]
 ) -> None:
+    """Forked or started, ahead of need or for the step: the step sees the kernel that
+    jupyter_client would have started in the notebook's folder for it."""
     folder = tmp_path / "project"
     folder.mkdir()
-    fresh_path, pooled_path = folder / "fresh.ipynb", folder / "pooled.ipynb"
-    for path in (fresh_path, pooled_path):
-        kit.write_notebook(path, [STATE])
-    env = {
-        "ORCHEST_STEP_UUID": "abc",
-        "DATA": "x'; import os; os._exit(3) #\n\"",
-        "PYTHONHASHSEED": "5",
-    }
+    reference_path, path = folder / "reference.ipynb", folder / "other.ipynb"
+    for notebook in (reference_path, path):
+        kit.write_notebook(notebook, [STATE])
+    env = {**env, "ORCHEST_STEP_UUID": "abc", "DATA": "x'; import os; os._exit(3) #\n\""}
+    options, ahead = WAYS[way]
 
-    async with LocalExecutor(**FRESH) as executor:
-        fresh = await executor.run_step(make_task(fresh_path, env=env), kit.Recorder())
-    async with LocalExecutor(pool_size=2, standby_kernels=0) as executor:
-        task = make_task(pooled_path, env=env)
-        executor.expect([task])
-        await asyncio.sleep(3)  # the kernel is started and ready long before the step
-        waiting = kit.children()
-        pooled = await executor.run_step(task, kit.Recorder())
+    async with LocalExecutor(fork_kernels=False, **FRESH) as executor:
+        reference = await executor.run_step(make_task(reference_path, env=env), kit.Recorder())
+    async with LocalExecutor(**options) as executor:
+        task = make_task(path, env=env)
+        if ahead:
+            executor.expect([task])
+            await asyncio.sleep(2)  # the kernel is started and ready long before the step
+        waiting = kit.descendants()
+        result = await executor.run_step(task, kit.Recorder())
 
-    assert fresh.succeeded and pooled.succeeded, (fresh, pooled)
-    fresh_state, pooled_state = kernel_state(kit, fresh_path), kernel_state(kit, pooled_path)
-    for state in (fresh_state, pooled_state):
-        assert state["environ"]["DATA"] == env["DATA"]
-    assert pooled_state.pop("pid") in waiting, "the pre-started kernel was not used"
-    fresh_state.pop("pid")
-    assert pooled_state == fresh_state
+    assert reference.succeeded and result.succeeded, (reference, result)
+    expected, state = kernel_state(kit, reference_path), kernel_state(kit, path)
+    assert state["environ"]["DATA"] == env["DATA"]
+    assert (state.pop("pid") in waiting) is ahead, "the kernel was not started ahead of need"
+    forked = "_forkserver_main.py" in state.pop("parent")
+    assert forked is (options["fork_kernels"] and "PYTHONHASHSEED" not in env)
+    expected.pop("pid"), expected.pop("parent")
+    assert state == expected
 
 
 async def test_an_error_fails_the_step_naming_the_cell_and_later_cells_do_not_run(
@@ -245,7 +256,7 @@ async def test_cancelling_interrupts_then_kills_the_kernel_and_keeps_the_outputs
     kit.write_notebook(
         path,
         [
-            "print('one')",
+            "import os\nprint('one', os.getpid())",
             # Ignores the interrupt: only the kill after the grace period stops it.
             "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
             "print('sleeping', flush=True)\ntime.sleep(60)",
@@ -254,18 +265,17 @@ async def test_cancelling_interrupts_then_kills_the_kernel_and_keeps_the_outputs
     )
     reporter = kit.Recorder()
     async with LocalExecutor(grace_period=0.5, **FRESH) as executor:
-        before = set(kit.children())
         step = asyncio.ensure_future(executor.run_step(make_task(path), reporter))
         await reporter.wait_for("sleeping")
-        kernels = [pid for pid in kit.children() if pid not in before]
-        assert len(kernels) == 1
+        kernel = int(reporter.text("stdout").split()[1])
+        assert kit.is_running(kernel)
         step.cancel()
         with pytest.raises(asyncio.CancelledError):
             await step
         # Gone when run_step returns, not some time later.
-        assert not kit.is_running(kernels[0])
+        assert not kit.is_running(kernel)
     cells = kit.read_notebook(path)["cells"]
-    assert kit.stdout_of(cells[0]) == "one\n"
+    assert kit.stdout_of(cells[0]).startswith("one ")
     assert kit.stdout_of(cells[1]) == "sleeping\n"
     assert cells[2]["outputs"] == []
 

@@ -1,0 +1,125 @@
+"""The fork server: a Python process that has imported ipykernel once and forks a kernel per
+request, so that a kernel skips the interpreter's start and the imports (most of its start-up).
+
+Run by `forkserver.ForkServer` with the kernel's Python, as a script; it needs nothing but
+the standard library and ipykernel. It speaks JSON lines: requests on stdin, answers and the
+exit of every kernel on stdout. It creates no thread and no ZeroMQ context before forking,
+and exits when its stdin closes (its parent is gone); its kernels then exit too, as ipykernel
+kernels do when their parent process ends. Any Python from 3.9 on can run it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+del sys.path[0]  # this file's folder, which a kernel must not import from
+
+import json  # noqa: E402
+import os  # noqa: E402
+import selectors  # noqa: E402
+import signal  # noqa: E402
+import site  # noqa: E402
+import time  # noqa: E402
+from importlib import import_module  # noqa: E402
+from importlib.util import find_spec  # noqa: E402
+from typing import Any, NoReturn  # noqa: E402
+
+STALE_SLACK = 0.1  # as kernels.STALE_SLACK
+PRELOADED = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
+
+
+def main() -> None:
+    started = time.time()
+    # ipykernel reads its parent's pid when imported: the kernels forked from here watch this
+    # process, and exit when it does.
+    os.environ["JPY_PARENT_PID"] = str(os.getpid())
+    for module in PRELOADED:
+        import_module(module)
+
+    launcher_spec = find_spec("ipykernel_launcher")
+    launcher = launcher_spec.origin if launcher_spec and launcher_spec.origin else ""
+
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda number, frame: None)  # wakes the selector
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ)
+    selector.register(wake_read, selectors.EVENT_READ)
+    send({"ready": True, "pid": os.getpid()})
+    pending = b""
+    while True:
+        for key, _ in selector.select():
+            if key.fd == wake_read:
+                os.read(wake_read, 4096)
+                reap()
+                continue
+            data = os.read(0, 65536)
+            if not data:
+                return
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                stale = changed_site_packages(started)
+                if stale:
+                    send({"id": request["id"], "stale": stale})
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    selector.close()
+                    os.close(wake_read)
+                    os.close(wake_write)
+                    become_kernel(request, launcher)
+                send({"id": request["id"], "pid": pid})
+
+
+def send(message: dict[str, Any]) -> None:
+    os.write(1, json.dumps(message).encode() + b"\n")
+
+
+def reap() -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        send({"exited": pid, "status": os.waitstatus_to_exitcode(status)})
+
+
+def changed_site_packages(since: float) -> str:
+    """A site-packages folder changed since this process started (packages were installed or
+    removed: a kernel forked from here could miss a new .pth file), or ""."""
+    folders = site.getsitepackages()
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    for folder in folders:
+        if os.path.isdir(folder) and os.stat(folder).st_mtime >= since - STALE_SLACK:
+            return folder
+    return ""
+
+
+def become_kernel(request: dict[str, Any], launcher: str) -> NoReturn:
+    """In the forked child: become what `python -m ipykernel_launcher ...` would have been,
+    started by jupyter_client in the request's folder with the request's environment."""
+    os.setsid()  # a process group of its own, like jupyter_client's kernels
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = [launcher, *request["argv"]]
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance(argv=request["argv"])
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
