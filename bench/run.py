@@ -10,6 +10,7 @@ to exit, and writes the results to bench/results.json and bench/README.md.
 import argparse
 import datetime
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ DEFAULT_CACHE = Path("~/.cache/jupyter-orchest-bench").expanduser()
 WORKLOADS = ("chain", "fanout", "quickstart")
 TOOLS = ("jupyter-orchest", "papermill", "elyra", "ploomber", "ploomber-parallel")
 PLOOMBER_PROCESSES = 8
+TELLING = re.compile(r"error|exception|could not|cannot|failed|timed out", re.IGNORECASE)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -175,11 +177,19 @@ def run_once(
     if timing.timed_out or timing.returncode != 0:
         tail = log_tail(log_path)
         print(tail)
-        last_line = tail.splitlines()[-1] if tail else ""
+        reason = telling_line(tail)
         if timing.timed_out:
-            return timing, f"timed out after {timeout:.0f} s: {last_line}"
-        return timing, f"exit code {timing.returncode}: {last_line}"
+            return timing, f"timed out after {timeout:.0f} s: {reason}"
+        return timing, f"exit code {timing.returncode}: {reason}"
     return timing, tool.check(workload, run_dir)
+
+
+def telling_line(output: str) -> str:
+    """The line of a failed run's output most likely to say why: the last that names an error,
+    else the last."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    telling = [line for line in lines if TELLING.search(line)]
+    return (telling or lines or [""])[-1]
 
 
 def redact(text: str, cache: Path) -> str:

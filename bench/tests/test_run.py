@@ -83,3 +83,10 @@ def test_timed_run_estimates_what_else_the_machine_did(tmp_path) -> None:
     timing = timed_run(command, tmp_path, tmp_path / "out.log", timeout=60)
     if Path("/proc/stat").is_file():
         assert timing.other_load is not None and timing.other_load >= 0
+
+
+def test_telling_line_prefers_the_reason_to_the_last_line() -> None:
+    output = "step a COMPUTED\n  the kernel could not start: no answer\nRun FAILURE.\nLogs: x\n"
+    assert run.telling_line(output) == "the kernel could not start: no answer"
+    assert run.telling_line("all fine\nbut exit 1\n") == "but exit 1"
+    assert run.telling_line("") == ""
