@@ -14,6 +14,7 @@ import sys
 
 del sys.path[0]  # this file's folder, which a kernel must not import from
 
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import selectors  # noqa: E402
@@ -25,7 +26,20 @@ from importlib.util import find_spec  # noqa: E402
 from typing import Any, NoReturn  # noqa: E402
 
 STALE_SLACK = 0.1  # as kernels.STALE_SLACK
-PRELOADED = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell")
+PRELOADED = (
+    # What an ipykernel kernel imports while it starts (ipykernel 6 and 7, IPython 8 and 9),
+    # as far as it is there to import; none of it starts a thread.
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",  # and debugpy: half of what is left to import
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.extensions.storemagic",
+    "sqlite3",
+    "psutil",
+    "tornado.queues",
+)
 
 
 def main() -> None:
@@ -33,8 +47,13 @@ def main() -> None:
     # ipykernel reads its parent's pid when imported: the kernels forked from here watch this
     # process, and exit when it does.
     os.environ["JPY_PARENT_PID"] = str(os.getpid())
+    before = dict(os.environ)
     for module in PRELOADED:
-        import_module(module)
+        with contextlib.suppress(ImportError):  # not in this version of ipykernel
+            import_module(module)
+    # Defaults the imports set, which a kernel importing them itself would set too (debugpy:
+    # PYDEVD_USE_FRAME_EVAL unless set).
+    defaults = {name: value for name, value in os.environ.items() if before.get(name) != value}
 
     launcher_spec = find_spec("ipykernel_launcher")
     launcher = launcher_spec.origin if launcher_spec and launcher_spec.origin else ""
@@ -70,7 +89,7 @@ def main() -> None:
                     selector.close()
                     os.close(wake_read)
                     os.close(wake_write)
-                    become_kernel(request, launcher)
+                    become_kernel(request, launcher, defaults)
                 send({"id": request["id"], "pid": pid})
 
 
@@ -101,7 +120,7 @@ def changed_site_packages(since: float) -> str:
     return ""
 
 
-def become_kernel(request: dict[str, Any], launcher: str) -> NoReturn:
+def become_kernel(request: dict[str, Any], launcher: str, defaults: dict[str, str]) -> NoReturn:
     """In the forked child: become what `python -m ipykernel_launcher ...` would have been,
     started by jupyter_client in the request's folder with the request's environment."""
     os.setsid()  # a process group of its own, like jupyter_client's kernels
@@ -114,6 +133,8 @@ def become_kernel(request: dict[str, Any], launcher: str) -> NoReturn:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
     sys.argv = [launcher, *request["argv"]]
     from ipykernel import kernelapp
 

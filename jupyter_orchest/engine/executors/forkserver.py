@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.connect import LocalPortCache, write_connection_file
 from jupyter_client.kernelspec import KernelSpec
@@ -108,6 +109,7 @@ class ForkServer:
         env: Mapping[str, str],
         timeout: float,
         shutdown_wait: float,
+        context: zmq.asyncio.Context,
     ) -> "ForkedKernel":
         """Fork a kernel and wait until it is ready; nothing is left behind if this raises."""
         if not self.usable or self._process is None or self._process.stdin is None:
@@ -151,11 +153,11 @@ class ForkServer:
             release()
             raise ForkUnavailable(f"packages changed in {reply['stale']}")
         pid = int(reply["pid"])
-        client = AsyncKernelClient()
+        client = AsyncKernelClient(context=context)
         client.load_connection_info(info)
         kernel = ForkedKernel(key, client, pid, self._exits[pid], shutdown_wait, release)
         try:
-            client.start_channels()
+            client.start_channels(stdin=False, hb=False)  # no input(); deaths are seen by pid
             await kernel.wait_until_ready(timeout)
         except BaseException:
             await asyncio.shield(kernel.kill())
@@ -167,6 +169,14 @@ class ForkServer:
         process = self._process
         if process is None:
             return
+        # Forks under way finish first (their kernels are killed by _kill_forked), and no
+        # kernel is left to die alone when its parent exits.
+        if self._answers:
+            await asyncio.wait(list(self._answers.values()), timeout=5)
+        for pid in self._exits:
+            _kill_group(pid)
+        if self._exits:
+            await asyncio.wait(list(self._exits.values()), timeout=5)
         if process.stdin is not None:
             process.stdin.close()
         if self._reader is not None:

@@ -19,6 +19,8 @@ from pathlib import Path
 from queue import Empty
 from typing import Any, TypeVar
 
+import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
@@ -58,10 +60,14 @@ STALE_SLACK = 0.1
 possibly unseen by it (file times come from a coarse clock)."""
 
 STARTUP_VARIABLES = frozenset({"HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP"})
-STARTUP_PREFIXES = ("PYTHON", "IPYTHON", "JUPYTER", "JPY_", "LD_", "DYLD_", "LC_", "XDG_")
-"""Variables a kernel reads while it starts (Python's own flags and paths, IPython's and
-Jupyter's folders, the dynamic loader, the locale). Setting them after the start would not
-have the same effect, so a kernel for a step that sets them must be started with them."""
+STARTUP_PREFIXES = (
+    *("PYTHON", "IPYTHON", "JUPYTER", "JPY_", "PYDEVD"),
+    *("LD_", "DYLD_", "LC_", "XDG_"),
+)
+"""Variables a kernel reads while it starts (Python's own flags and paths, IPython's,
+Jupyter's and its debugger's settings, the dynamic loader, the locale). Setting them after
+the start would not have the same effect, so a kernel for a step that sets them must be
+started with them."""
 
 POLL_INTERVAL = 0.05
 """Seconds between checks whether a kernel process is still alive."""
@@ -305,6 +311,15 @@ def describe_exit(code: int) -> str:
         return f"killed by signal {-code}"
 
 
+def client_context() -> zmq.asyncio.Context:
+    """A ZeroMQ context for clients of kernels that are starting. A client connects before its
+    kernel listens; ZeroMQ then retries every RECONNECT_IVL, 100 ms by default: a tenth of a
+    second lost on every kernel start."""
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.RECONNECT_IVL, 5)
+    return context
+
+
 async def start_managed_kernel(
     key: KernelKey,
     spec_manager: KernelSpecManager,
@@ -312,19 +327,25 @@ async def start_managed_kernel(
     env: Mapping[str, str],
     timeout: float,
     shutdown_wait: float,
+    context: zmq.asyncio.Context,
 ) -> ManagedKernel:
     """Start a kernel through jupyter_client and wait until it is ready. Whatever happens,
     including cancellation, no kernel is left behind when this raises."""
-    manager = AsyncKernelManager(kernel_name=key.name, kernel_spec_manager=spec_manager)
+    manager = AsyncKernelManager(
+        kernel_name=key.name, kernel_spec_manager=spec_manager, context=context
+    )
     manager.shutdown_wait_time = shutdown_wait
     try:
         await manager.start_kernel(cwd=str(cwd), env=dict(env))
     except BaseException:
-        await asyncio.shield(manager.cleanup_resources())
+        if manager.has_kernel:  # started, then cancelled
+            await asyncio.shield(manager.shutdown_kernel(now=True))
+        else:
+            await asyncio.shield(manager.cleanup_resources())
         raise
     kernel = ManagedKernel(key, manager)
     try:
-        kernel.client.start_channels()
+        kernel.client.start_channels(stdin=False, hb=False)  # no input(); deaths are seen by pid
         await kernel.wait_until_ready(timeout)
     except BaseException:
         await asyncio.shield(kernel.kill())

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+import zmq.asyncio
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 
 from ..model import StepReporter, StepResult, StepTask
@@ -32,6 +33,7 @@ from .kernels import (
     KernelKey,
     can_assign,
     choose_kernel,
+    client_context,
     kernel_key,
     start_managed_kernel,
 )
@@ -93,6 +95,7 @@ class LocalExecutor:
         self._fork_servers: dict[str, ForkServer] = {}
         self._retired_fork_servers: list[ForkServer] = []
         self._fork_server_lock = asyncio.Lock()
+        self._context: zmq.asyncio.Context | None = None
         self._fork_failures: set[str] = set()
         """Pythons whose fork server could not start: their kernels are started normally."""
 
@@ -112,7 +115,7 @@ class LocalExecutor:
         if self._pool is None:
             self._runtime_dir = Path(tempfile.mkdtemp(prefix="jupyter-orchest-"))
             (self._runtime_dir / "idle").mkdir()
-            self._pool = KernelPool(self._launch_ahead, self._retire, self.start_concurrency)
+            self._pool = KernelPool(self._launch_ahead, self._kill, self.start_concurrency)
         self._rebalance_pool()
 
     def expect(self, tasks: list[StepTask]) -> None:
@@ -160,6 +163,9 @@ class LocalExecutor:
         await asyncio.gather(*(server.close() for server in servers), return_exceptions=True)
         self._fork_servers.clear()
         self._retired_fork_servers.clear()
+        if self._context is not None:
+            self._context.destroy(linger=0)
+            self._context = None
         if self._runtime_dir is not None:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
         self._pool = None
@@ -223,7 +229,13 @@ class LocalExecutor:
         if server is not None:
             try:
                 return await server.launch(
-                    key, spec, cwd, env, self.kernel_startup_timeout, self.kernel_shutdown_wait
+                    key,
+                    spec,
+                    cwd,
+                    env,
+                    self.kernel_startup_timeout,
+                    self.kernel_shutdown_wait,
+                    self._zmq_context(),
                 )
             except ForkUnavailable as error:
                 log.info("starting a %s kernel without forking: %s", key.name, error)
@@ -234,7 +246,13 @@ class LocalExecutor:
             env,
             self.kernel_startup_timeout,
             self.kernel_shutdown_wait,
+            self._zmq_context(),
         )
+
+    def _zmq_context(self) -> zmq.asyncio.Context:
+        if self._context is None:
+            self._context = client_context()
+        return self._context
 
     async def _fork_server(self, spec: KernelSpec) -> ForkServer | None:
         """The running fork server for this kernelspec's Python, started if need be; None if
@@ -269,6 +287,9 @@ class LocalExecutor:
         )
         self._retiring.add(retiring)
         retiring.add_done_callback(self._retired)
+
+    def _kill(self, kernel: Kernel) -> None:
+        self._retire(kernel, kill=True)
 
     def _retired(self, retiring: "asyncio.Task[None]") -> None:
         self._retiring.discard(retiring)

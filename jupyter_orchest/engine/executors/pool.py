@@ -26,7 +26,7 @@ class KernelPool:
     def __init__(
         self,
         launch: Callable[[KernelKey], Awaitable[Kernel]],
-        retire: Callable[[Kernel], None],
+        retire: Callable[[Kernel], None],  # for kernels not handed out: they ran nothing
         concurrency: int,
     ) -> None:
         self._launch = launch
