@@ -150,6 +150,7 @@ class ForkServer:
             raise
         if "stale" in reply:
             self.retired = True
+            self._stop_if_idle()
             release()
             raise ForkUnavailable(f"packages changed in {reply['stale']}")
         pid = int(reply["pid"])
@@ -178,21 +179,21 @@ class ForkServer:
         if self._exits:
             await asyncio.wait(list(self._exits.values()), timeout=5)
         if process.stdin is not None:
-            process.stdin.close()
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._reader), 5)
-        with contextlib.suppress(ProcessLookupError):
+            process.stdin.close()  # it exits when it reads the end of its input
+        try:
+            await asyncio.wait_for(process.wait(), 5)
+        except asyncio.TimeoutError:
+            # Only now: Popen.kill reaps an exited process behind asyncio's back.
             process.kill()
-        await process.wait()
+            await process.wait()
+        if self._reader is not None:
+            await self._reader
 
-    def forget_if_idle(self) -> bool:
-        """For a retired server: stop it once its kernels are gone. True if it was stopped."""
-        if self.retired and not self._exits and not self._answers and self._process:
-            if self._process.stdin is not None:
-                self._process.stdin.close()
-            return True
-        return False
+    def _stop_if_idle(self) -> None:
+        """A retired server ends once its kernels are gone (and `close` finds it ended)."""
+        process = self._process
+        if self.retired and not self._exits and not self._answers and process and process.stdin:
+            process.stdin.close()
 
     async def _read(self, stdout: asyncio.StreamReader) -> None:
         while line := await stdout.readline():
@@ -201,7 +202,7 @@ class ForkServer:
                 exited = self._exits.pop(int(message["exited"]), None)
                 if exited is not None and not exited.done():
                     exited.set_result(describe_exit(int(message["status"])))
-                self.forget_if_idle()
+                self._stop_if_idle()
             elif "id" in message:
                 if "pid" in message:
                     self._exits[int(message["pid"])] = asyncio.get_running_loop().create_future()

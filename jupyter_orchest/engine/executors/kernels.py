@@ -267,6 +267,7 @@ class ManagedKernel(Kernel):
         self._manager = manager
         self._exited: asyncio.Future[str] | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def exited(self) -> "asyncio.Future[str]":
@@ -291,13 +292,16 @@ class ManagedKernel(Kernel):
         await self._manager.interrupt_kernel()
 
     async def kill(self) -> None:
-        self.client.stop_channels()
-        await self._manager.shutdown_kernel(now=True)
-        await self.exited
+        await self._stop(now=True)
 
     async def shutdown(self) -> None:
-        self.client.stop_channels()
-        await self._manager.shutdown_kernel(now=False)
+        await self._stop(now=self.exited.done())
+
+    async def _stop(self, now: bool) -> None:
+        if not self._stopping:  # the first stop does it; the others wait for it
+            self._stopping = True
+            self.client.stop_channels()
+            await self._manager.shutdown_kernel(now=now)
         await self.exited
 
 

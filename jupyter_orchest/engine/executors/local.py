@@ -29,7 +29,6 @@ from .kernels import (
     ASSIGNMENT_VARIABLE,
     Kernel,
     KernelChoiceError,
-    KernelDied,
     KernelKey,
     can_assign,
     choose_kernel,
@@ -85,6 +84,8 @@ class LocalExecutor:
         self.kernel_spec_manager = kernel_spec_manager or KernelSpecManager()
         self.fork_kernels = fork_kernels
         self._pool: KernelPool | None = None
+        self._standby_key: KernelKey | None = None
+        """The default Python kernel, if it is installed and can be started ahead."""
         self._runtime_dir: Path | None = None
         self._expected: dict[tuple[str, str], KernelKey | None] = {}
         """Notebook steps announced and not started yet: their kernel's key once known."""
@@ -116,6 +117,10 @@ class LocalExecutor:
             self._runtime_dir = Path(tempfile.mkdtemp(prefix="jupyter-orchest-"))
             (self._runtime_dir / "idle").mkdir()
             self._pool = KernelPool(self._launch_ahead, self._kill, self.start_concurrency)
+            specs = await asyncio.to_thread(self._kernel_specs)
+            default = specs.get(NATIVE_KERNEL_NAME)
+            if default is not None and can_assign(default):
+                self._standby_key = KernelKey(NATIVE_KERNEL_NAME)
         self._rebalance_pool()
 
     def expect(self, tasks: list[StepTask]) -> None:
@@ -179,15 +184,18 @@ class LocalExecutor:
             specs = await asyncio.to_thread(self._kernel_specs)
             name = choose_kernel(task.kernel_name, document.notebook.metadata, specs)
         except (NotebookError, KernelChoiceError) as error:
+            self._rebalance_pool()  # this step is no longer expected
             return StepResult(False, str(error))
-        spec = specs[name]
-        key = kernel_key(name, spec, task.env)
         try:
-            kernel = await self._kernel_for(task, key, spec)
-        except (KernelDied, TimeoutError, OSError, RuntimeError) as error:
+            kernel = await self._kernel_for(
+                task, kernel_key(name, specs[name], task.env), specs[name]
+            )
+        except Exception as error:  # whatever stops a kernel from starting fails the step only
+            log.info("a kernel could not start", exc_info=True)
             return StepResult(False, f"the kernel {name!r} could not start: {error}")
+        finally:
+            self._rebalance_pool()
         self._active_kernels.add(kernel)
-        self._rebalance_pool()
         try:
             return await run_notebook(document, kernel, reporter, self.grace_period)
         finally:
@@ -265,10 +273,7 @@ class LocalExecutor:
             if server is not None and server.usable:
                 return server
             if server is not None:
-                self._retired_fork_servers.append(server)
-            self._retired_fork_servers = [
-                old for old in self._retired_fork_servers if not old.forget_if_idle()
-            ]
+                self._retired_fork_servers.append(server)  # closed at shutdown
             server = ForkServer(python, self._runtime_dir)
             try:
                 await server.start(self.kernel_startup_timeout)
@@ -324,8 +329,8 @@ class LocalExecutor:
         if self._pool is None:
             return
         wanted = Counter(key for key in self._expected.values() if key is not None)
-        if self.standby_kernels > 0:
-            standby = KernelKey(NATIVE_KERNEL_NAME)
+        if self._standby_key is not None and self.standby_kernels > 0:
+            standby = self._standby_key
             wanted[standby] = max(wanted[standby], self.standby_kernels)
         targets: dict[KernelKey, int] = {}
         room = self.pool_size

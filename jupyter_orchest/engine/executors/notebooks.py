@@ -117,6 +117,12 @@ class _NotebookRun:
         """Outputs by display id, for `update_display_data`."""
 
     async def run(self) -> StepResult:
+        try:
+            return await self._run_cells()
+        except OSError as error:
+            return StepResult(False, f"cannot save {self.document.path}: {error.strerror or error}")
+
+    async def _run_cells(self) -> StepResult:
         cells = self.document.notebook.cells
         for position, cell in enumerate(cells, start=1):
             if cell.cell_type != "code" or SKIP_TAG in cell.get("metadata", {}).get("tags", []):
