@@ -135,7 +135,6 @@ class LocalExecutor:
         planning.add_done_callback(self._planning.discard)
 
     async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
-        self._expected.pop(_task_id(task), None)
         suffix = task.file.suffix.lower()
         if suffix == NOTEBOOK_SUFFIX:
             return await self._run_notebook(task, reporter)
@@ -179,21 +178,26 @@ class LocalExecutor:
     # Notebooks
 
     async def _run_notebook(self, task: StepTask, reporter: StepReporter) -> StepResult:
+        task_id = _task_id(task)
         try:
             document = await asyncio.to_thread(NotebookFile.load, task.file)
             specs = await asyncio.to_thread(self._kernel_specs)
             name = choose_kernel(task.kernel_name, document.notebook.metadata, specs)
         except (NotebookError, KernelChoiceError) as error:
-            self._rebalance_pool()  # this step is no longer expected
+            self._expected.pop(task_id, None)
+            self._rebalance_pool()
             return StepResult(False, str(error))
+        key = kernel_key(name, specs[name], task.env)
+        if task_id in self._expected:
+            # Still expected until it has its kernel: the pool keeps one for it meanwhile.
+            self._expected[task_id] = key if can_assign(specs[name]) else None
         try:
-            kernel = await self._kernel_for(
-                task, kernel_key(name, specs[name], task.env), specs[name]
-            )
+            kernel = await self._kernel_for(task, key, specs[name])
         except Exception as error:  # whatever stops a kernel from starting fails the step only
             log.info("a kernel could not start", exc_info=True)
             return StepResult(False, f"the kernel {name!r} could not start: {error}")
         finally:
+            self._expected.pop(task_id, None)
             self._rebalance_pool()
         self._active_kernels.add(kernel)
         try:

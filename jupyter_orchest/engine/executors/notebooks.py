@@ -17,6 +17,7 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbformat.validator import iter_validate
 
 from ...services.atomic import write_atomic
 from ..model import StepReporter, StepResult
@@ -70,11 +71,14 @@ class NotebookFile:
             raise NotebookError(f"{name} is not a Jupyter notebook: it has no nbformat version")
         try:
             notebook = nbformat.convert(nbformat.reader.reads(text), 4)  # type: ignore[no-untyped-call]
-            nbformat.validate(notebook)
-        except nbformat.ValidationError as error:
-            raise NotebookError(f"{name} is not a valid notebook: {error.message}") from None
+            errors = list(iter_validate(notebook))  # type: ignore[no-untyped-call]
         except (ValueError, KeyError, TypeError) as error:
             raise NotebookError(f"{name} is not a valid notebook: {error}") from None
+        # Like JupyterLab, run and save a notebook whose metadata breaks the schema (e.g. a
+        # kernelspec without display name), which running cannot make worse.
+        for problem in errors:
+            if "metadata" not in list(problem.absolute_path):
+                raise NotebookError(f"{name} is not a valid notebook: {problem.message}")
         return cls(path, notebook)
 
     async def save(self) -> None:

@@ -93,6 +93,29 @@ async def test_each_cell_is_saved_before_the_next_one_runs(
     assert kit.stdout_of(cells[1]) == "first output 1\n"
 
 
+async def test_outputs_reach_the_reporter_while_the_cell_runs(
+    tmp_path: Path, make_task: MakeTask, kit: Kit
+) -> None:
+    path = tmp_path / "progress.ipynb"
+    kit.write_notebook(
+        path,
+        [
+            "import sys, time\nprint('first', flush=True)\ntime.sleep(1)\nprint('second')\n"
+            "print('progress 10%\\r', end='', file=sys.stderr)\nprint('progress 99%', file=sys.stderr)"
+        ],
+    )
+    reporter = kit.Recorder()
+    async with LocalExecutor(**FRESH) as executor:
+        result = await executor.run_step(make_task(path), reporter)
+    assert result.succeeded, result.message
+    stdout = [(at, text) for at, stream, text in reporter.lines if stream == "stdout"]
+    assert [text for _, text in stdout] == ["first\n", "second\n"]
+    assert stdout[1][0] - stdout[0][0] > 0.5
+    outputs = kit.read_notebook(path)["cells"][0]["outputs"]
+    assert outputs[0]["text"] == ["first\n", "second\n"]  # one output, as JupyterLab shows
+    assert outputs[1]["text"] == ["progress 99%\n"]  # the carriage return went back
+
+
 STATE = """\
 import json, os, sys
 print(json.dumps({
@@ -239,6 +262,22 @@ async def test_a_file_that_is_not_a_notebook_fails_the_step_untouched(
     assert expected in result.message and "bad.ipynb" in result.message
     assert path.read_bytes() == data
     assert path.stat().st_mtime_ns == before.st_mtime_ns
+
+
+async def test_a_notebook_with_metadata_outside_the_schema_runs_as_in_jupyterlab(
+    tmp_path: Path, make_task: MakeTask, kit: Kit
+) -> None:
+    path = tmp_path / "sloppy.ipynb"
+    kit.write_notebook(path, ["print(1)"])
+    data = json.loads(path.read_text())
+    data["metadata"]["kernelspec"] = {"name": "python3"}  # no display_name
+    path.write_text(json.dumps(data))
+    async with LocalExecutor(**FRESH) as executor:
+        result = await executor.run_step(make_task(path), kit.Recorder())
+    assert result.succeeded, result.message
+    saved = json.loads(path.read_text())
+    assert saved["metadata"]["kernelspec"] == {"name": "python3"}
+    assert saved["cells"][0]["outputs"][0]["text"] == ["1\n"]
 
 
 async def test_a_missing_notebook_fails_the_step(
