@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,10 +14,24 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 LABEXTENSION = REPOSITORY / "jupyter_orchest" / "labextension"
 
 
+SKIPPED = {".git", ".venv", "node_modules", "playground", "ui-tests", "__pycache__"}
+
+
+def not_in_a_clone(folder: str, names: list[str]) -> set[str]:
+    skipped = SKIPPED & set(names)
+    if Path(folder) == LABEXTENSION:
+        skipped |= {"install.json"} & set(names)
+    return skipped
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (LABEXTENSION / "package.json").exists():
         pytest.fail("the lab extension is not built: run `make install` first")
+    # Built from a copy holding only what a clone holds, plus the built lab extension: a
+    # development link (`jupyter labextension develop`) leaves install.json in that folder.
+    source = tmp_path_factory.mktemp("source") / "repository"
+    shutil.copytree(REPOSITORY, source, ignore=not_in_a_clone)
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [
@@ -29,7 +44,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-build-isolation",
             "-w",
             str(out),
-            str(REPOSITORY),
+            str(source),
         ],
         check=True,
     )
