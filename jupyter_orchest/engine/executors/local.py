@@ -14,9 +14,11 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -24,7 +26,9 @@ import zmq.asyncio
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 
 from ..model import StepReporter, StepResult, StepTask
+from . import ipynb
 from .forkserver import ForkServer, ForkUnavailable, fork_python
+from .ipynb import NotebookError
 from .kernels import (
     ASSIGNMENT_VARIABLE,
     Kernel,
@@ -36,7 +40,7 @@ from .kernels import (
     kernel_key,
     start_managed_kernel,
 )
-from .notebooks import NotebookError, NotebookFile, run_notebook
+from .notebooks import NotebookFile, run_notebook
 from .pool import KernelPool
 from .scripts import INTERPRETERS, Interpreter, run_script
 
@@ -53,6 +57,8 @@ class LocalExecutor:
     standby_kernels: kernels of the default Python kernel kept ready even when no step is
         expected, so that a step nobody announced starts at once.
     start_concurrency: kernels started ahead of need at the same time (default: CPU count).
+    expectation_lifetime: seconds after which an expected step that did not start is no
+        longer expected (its run failed or was cancelled), and its kernel is stopped.
     kernel_startup_timeout: seconds a kernel gets to become ready.
     kernel_shutdown_wait: seconds a kernel gets to exit after a shutdown request.
     interpreters: how scripts are run, by lower-case file extension.
@@ -68,6 +74,7 @@ class LocalExecutor:
         pool_size: int = 8,
         standby_kernels: int = 1,
         start_concurrency: int | None = None,
+        expectation_lifetime: float = 300.0,
         kernel_startup_timeout: float = 60.0,
         kernel_shutdown_wait: float = 3.0,
         interpreters: Mapping[str, Interpreter] = INTERPRETERS,
@@ -78,6 +85,7 @@ class LocalExecutor:
         self.pool_size = pool_size
         self.standby_kernels = standby_kernels
         self.start_concurrency = start_concurrency or os.cpu_count() or 2
+        self.expectation_lifetime = expectation_lifetime
         self.kernel_startup_timeout = kernel_startup_timeout
         self.kernel_shutdown_wait = kernel_shutdown_wait
         self.interpreters = interpreters
@@ -87,8 +95,8 @@ class LocalExecutor:
         self._standby_key: KernelKey | None = None
         """The default Python kernel, if it is installed and can be started ahead."""
         self._runtime_dir: Path | None = None
-        self._expected: dict[tuple[str, str], KernelKey | None] = {}
-        """Notebook steps announced and not started yet: their kernel's key once known."""
+        self._expected: dict[tuple[str, str], _Expectation] = {}
+        """Notebook steps announced and without a kernel yet."""
         self._planning: set[asyncio.Task[None]] = set()
         self._retiring: set[asyncio.Task[None]] = set()
         self._active_kernels: set[Kernel] = set()
@@ -128,9 +136,12 @@ class LocalExecutor:
         fresh = [task for task in notebooks if _task_id(task) not in self._expected]
         if not fresh or self.pool_size <= 0:
             return
+        loop = asyncio.get_running_loop()
+        until = time.monotonic() + self.expectation_lifetime
         for task in fresh:
-            self._expected[_task_id(task)] = None
-        planning = asyncio.get_running_loop().create_task(self._plan(fresh))
+            self._expected[_task_id(task)] = _Expectation(until)
+        loop.call_later(self.expectation_lifetime, self._rebalance_pool)
+        planning = loop.create_task(self._plan(fresh))
         self._planning.add(planning)
         planning.add_done_callback(self._planning.discard)
 
@@ -182,15 +193,15 @@ class LocalExecutor:
         try:
             document = await asyncio.to_thread(NotebookFile.load, task.file)
             specs = await asyncio.to_thread(self._kernel_specs)
-            name = choose_kernel(task.kernel_name, document.notebook.metadata, specs)
+            name = choose_kernel(task.kernel_name, document.notebook["metadata"], specs)
         except (NotebookError, KernelChoiceError) as error:
             self._expected.pop(task_id, None)
             self._rebalance_pool()
             return StepResult(False, str(error))
         key = kernel_key(name, specs[name], task.env)
-        if task_id in self._expected:
+        if task_id in self._expected and can_assign(specs[name]):
             # Still expected until it has its kernel: the pool keeps one for it meanwhile.
-            self._expected[task_id] = key if can_assign(specs[name]) else None
+            self._expected[task_id].key = key
         try:
             kernel = await self._kernel_for(task, key, specs[name])
         except Exception as error:  # whatever stops a kernel from starting fails the step only
@@ -325,14 +336,19 @@ class LocalExecutor:
                 name = choose_kernel(task.kernel_name, metadata, specs)
             except (NotebookError, KernelChoiceError):
                 continue  # the step will fail and say why
-            if can_assign(specs[name]) and _task_id(task) in self._expected:
-                self._expected[_task_id(task)] = kernel_key(name, specs[name], task.env)
+            expectation = self._expected.get(_task_id(task))
+            if expectation is not None and can_assign(specs[name]):
+                expectation.key = kernel_key(name, specs[name], task.env)
         self._rebalance_pool()
 
     def _rebalance_pool(self) -> None:
         if self._pool is None:
             return
-        wanted = Counter(key for key in self._expected.values() if key is not None)
+        now = time.monotonic()
+        for task_id, expectation in list(self._expected.items()):
+            if expectation.until <= now:  # a step that will not run after all
+                del self._expected[task_id]
+        wanted = Counter(e.key for e in self._expected.values() if e.key is not None)
         if self._standby_key is not None and self.standby_kernels > 0:
             standby = self._standby_key
             wanted[standby] = max(wanted[standby], self.standby_kernels)
@@ -344,10 +360,18 @@ class LocalExecutor:
         self._pool.want(targets)
 
 
+@dataclass
+class _Expectation:
+    until: float
+    """When to stop expecting it (time.monotonic)."""
+    key: KernelKey | None = None
+    """The key of the kernel it needs, once known (and if one can be started ahead)."""
+
+
 def _task_id(task: StepTask) -> tuple[str, str]:
     return (task.run_id, task.step_uuid)
 
 
 def _notebook_metadata(path: Path) -> Mapping[str, object]:
-    metadata = NotebookFile.load(path).notebook.metadata
-    return metadata if isinstance(metadata, Mapping) else {}
+    metadata: Mapping[str, object] = ipynb.load(path)["metadata"]
+    return metadata

@@ -8,19 +8,16 @@ rewritten in place, so a kernel that dies or a run that is cancelled leaves it w
 """
 
 import asyncio
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
-import nbformat
-from nbformat import NotebookNode
-from nbformat.validator import iter_validate
-
 from ...services.atomic import write_atomic
-from ..model import StepReporter, StepResult
+from ..model import StepReporter, StepResult, Stream
+from . import ipynb
+from .ipynb import Cell, Notebook, Output, StreamText
 from .kernels import Kernel, KernelDied
 
 SKIP_TAG = "skip"
@@ -37,54 +34,23 @@ def strip_ansi(text: str) -> str:
     return _ANSI_ESCAPE.sub("", text)
 
 
-class NotebookError(Exception):
-    """The file cannot be run as a notebook; the message says why, for the user."""
-
-
 class NotebookFile:
     """A notebook loaded from disk, and saved back to the same path atomically."""
 
-    def __init__(self, path: Path, notebook: NotebookNode) -> None:
+    def __init__(self, path: Path, notebook: Notebook) -> None:
         self.path = path
         self.notebook = notebook
         self._writing: asyncio.Task[None] | None = None
 
     @classmethod
     def load(cls, path: Path) -> "NotebookFile":
-        name = path.name
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise NotebookError(f"the notebook {path} does not exist") from None
-        except UnicodeDecodeError:
-            raise NotebookError(f"{name} is not a notebook: it is not UTF-8 text") from None
-        except OSError as error:
-            raise NotebookError(f"cannot read {path}: {error.strerror}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise NotebookError(
-                f"{name} is not a notebook: it is not valid JSON "
-                f"({error.msg} at line {error.lineno}, column {error.colno})"
-            ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int):
-            raise NotebookError(f"{name} is not a Jupyter notebook: it has no nbformat version")
-        try:
-            notebook = nbformat.convert(nbformat.reader.reads(text), 4)  # type: ignore[no-untyped-call]
-            errors = list(iter_validate(notebook))  # type: ignore[no-untyped-call]
-        except (ValueError, KeyError, TypeError) as error:
-            raise NotebookError(f"{name} is not a valid notebook: {error}") from None
-        # Like JupyterLab, run and save a notebook whose metadata breaks the schema (e.g. a
-        # kernelspec without display name), which running cannot make worse.
-        for problem in errors:
-            if "metadata" not in list(problem.absolute_path):
-                raise NotebookError(f"{name} is not a valid notebook: {problem.message}")
-        return cls(path, notebook)
+        """NotebookError if the file holds no notebook that can be run."""
+        return cls(path, ipynb.load(path))
 
     async def save(self) -> None:
         """Write the notebook as it is now. Writes happen in order, off the event loop; one
         that has begun completes even if the caller is cancelled."""
-        text = nbformat.v4.writes(self.notebook) + "\n"  # type: ignore[no-untyped-call]
+        text = ipynb.dumps(self.notebook)
         previous = self._writing
 
         async def write() -> None:
@@ -112,12 +78,12 @@ class _NotebookRun:
         self.kernel = kernel
         self.reporter = reporter
         self.grace_period = grace_period
-        self.running: tuple[str, NotebookNode] | None = None
+        self.running: tuple[str, Cell] | None = None
         """The request being executed and its cell."""
         self.failure: str | None = None
         """The current cell's error, in words."""
         self.clear_on_next_output = False
-        self.displays: dict[str, list[NotebookNode]] = {}
+        self.displays: dict[str, list[Output]] = {}
         """Outputs by display id, for `update_display_data`."""
 
     async def run(self) -> StepResult:
@@ -127,15 +93,15 @@ class _NotebookRun:
             return StepResult(False, f"cannot save {self.document.path}: {error.strerror or error}")
 
     async def _run_cells(self) -> StepResult:
-        cells = self.document.notebook.cells
-        for position, cell in enumerate(cells, start=1):
-            if cell.cell_type != "code" or SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+        for position, cell in enumerate(self.document.notebook["cells"], start=1):
+            if cell["cell_type"] != "code" or SKIP_TAG in _tags(cell):
                 continue
-            cell.outputs = []
-            cell.execution_count = None
+            cell["outputs"] = []
+            cell["execution_count"] = None
             try:
-                if cell.source.strip():  # JupyterLab clears an empty cell without running it
-                    await self._execute(cell, position)
+                code = ipynb.source(cell)
+                if code.strip():  # JupyterLab clears an empty cell without running it
+                    await self._execute(code, cell)
                 await self.document.save()
             except KernelDied as died:
                 await self._drain()
@@ -150,25 +116,25 @@ class _NotebookRun:
                 return StepResult(False, f"{self.failure} in cell {position}")
         return StepResult(True)
 
-    async def _execute(self, cell: NotebookNode, position: int) -> None:
+    async def _execute(self, code: str, cell: Cell) -> None:
         client = self.kernel.client
-        request = client.execute(cell.source, store_history=True, allow_stdin=False)
+        request = client.execute(code, store_history=True, allow_stdin=False)
         self.running = (request, cell)
         await self._follow(request, cell)
+        self.running = None
         while True:
             reply = await self.kernel.unless_dead(client.get_shell_msg())
             if reply["parent_header"].get("msg_id") == request:
                 break
-        self.running = None
         content = reply["content"]
-        if cell.execution_count is None:
-            cell.execution_count = content.get("execution_count")
+        if cell["execution_count"] is None:
+            cell["execution_count"] = content.get("execution_count")
         if content.get("status") == "error" and not self.failure:
             self.failure = f"{content.get('ename')}: {content.get('evalue')}"
         elif content.get("status") == "aborted":
             self.failure = "the kernel aborted the execution"
 
-    async def _follow(self, request: str, cell: NotebookNode) -> None:
+    async def _follow(self, request: str, cell: Cell) -> None:
         """Take the request's IOPub messages into the cell until the kernel is idle again."""
         while True:
             message = await self.kernel.unless_dead(self.kernel.client.get_iopub_msg())
@@ -200,69 +166,74 @@ class _NotebookRun:
         await self.kernel.kill()
         await self.document.save()
 
-    def _take(self, message: Mapping[str, Any], cell: NotebookNode) -> bool:
+    def _take(self, message: Mapping[str, Any], cell: Cell) -> bool:
         """Apply one IOPub message to the cell; True once the execution is over."""
         kind = message["header"]["msg_type"]
         content = message["content"]
+        outputs: list[Output] = cell["outputs"]
         if kind == "status":
             return bool(content.get("execution_state") == "idle")
         if kind == "execute_input":
-            cell.execution_count = content.get("execution_count")
+            cell["execution_count"] = content.get("execution_count")
         elif kind == "clear_output":
             if content.get("wait"):
                 self.clear_on_next_output = True
             else:
-                cell.outputs.clear()
+                outputs.clear()
         elif kind == "update_display_data":
             for output in self.displays.get(_display_id(content) or "", []):
-                output.data = content.get("data", {})
-                output.metadata = content.get("metadata", {})
+                output["data"] = ipynb.split_mime_bundle(content.get("data", {}))
+                output["metadata"] = content.get("metadata", {})
         elif kind in ("stream", "display_data", "execute_result", "error"):
             if self.clear_on_next_output:
-                cell.outputs.clear()
+                outputs.clear()
                 self.clear_on_next_output = False
-            self._add_output(message, cell)
+            self._add_output(kind, content, outputs)
         return False
 
-    def _add_output(self, message: Mapping[str, Any], cell: NotebookNode) -> None:
-        content = message["content"]
-        output = nbformat.v4.output_from_msg(message)  # type: ignore[no-untyped-call]
-        if output.output_type == "stream":
-            self.reporter.log("stderr" if content["name"] == "stderr" else "stdout", output.text)
-            last = cell.outputs[-1] if cell.outputs else None
-            if last is not None and last.output_type == "stream" and last.name == output.name:
-                last.text = apply_carriage_returns(last.text + output.text)
-                return
-            output.text = apply_carriage_returns(output.text)
-        elif output.output_type == "error":
-            self.failure = self.failure or f"{content['ename']}: {content['evalue']}"
-            traceback = strip_ansi("\n".join(content.get("traceback", [])))
-            self.reporter.log("stderr", traceback + "\n")
+    def _add_output(self, kind: str, content: Mapping[str, Any], outputs: list[Output]) -> None:
+        if kind == "stream":
+            name: Stream = "stderr" if content.get("name") == "stderr" else "stdout"
+            text = str(content.get("text", ""))
+            self.reporter.log(name, text)
+            last = outputs[-1] if outputs else None
+            if last is None or last["output_type"] != "stream" or last["name"] != name:
+                last = {"output_type": "stream", "name": name, "text": StreamText()}
+                outputs.append(last)
+            last["text"].append(text)
+            return
+        if kind == "error":
+            self.failure = self.failure or f"{content.get('ename')}: {content.get('evalue')}"
+            traceback = list(content.get("traceback", []))
+            self.reporter.log("stderr", strip_ansi("\n".join(traceback)) + "\n")
+            outputs.append(
+                {
+                    "output_type": "error",
+                    "ename": content.get("ename", ""),
+                    "evalue": content.get("evalue", ""),
+                    "traceback": traceback,
+                }
+            )
+            return
+        output: Output = {
+            "output_type": kind,
+            "data": ipynb.split_mime_bundle(content.get("data", {})),
+            "metadata": content.get("metadata", {}),
+        }
+        if kind == "execute_result":
+            output["execution_count"] = content.get("execution_count")
         display_id = _display_id(content)
         if display_id:
             self.displays.setdefault(display_id, []).append(output)
-        cell.outputs.append(output)
+        outputs.append(output)
+
+
+def _tags(cell: Cell) -> list[str]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return tags if isinstance(tags, list) else []
 
 
 def _display_id(content: Mapping[str, Any]) -> str | None:
     transient = content.get("transient")
     display_id = transient.get("display_id") if isinstance(transient, Mapping) else None
     return display_id if isinstance(display_id, str) else None
-
-
-def apply_carriage_returns(text: str) -> str:
-    """Stream text as a terminal (and JupyterLab) shows it: a carriage return goes back to the
-    start of the line, and what follows overwrites it. A trailing one is kept, so that the
-    next piece of the stream overwrites the line too (progress bars)."""
-    if "\r" not in text:
-        return text
-    text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if "\r" not in line:
-            continue
-        shown = ""
-        for piece in line.split("\r"):
-            shown = piece + shown[len(piece) :]
-        lines[index] = shown + ("\r" if line.endswith("\r") else "")
-    return "\n".join(lines)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from jupyter_orchest.engine.executors import LocalExecutor
@@ -68,6 +69,9 @@ async def test_outputs_are_written_back_keeping_everything_else(
     assert cells[3]["execution_count"] == 3
     assert cells[4]["outputs"] == [] and cells[4]["execution_count"] is None
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    # Laid out byte for byte as nbformat, and so JupyterLab, writes it.
+    text = path.read_text()
+    assert text == nbformat.writes(nbformat.reads(text, as_version=4)) + "\n"
     assert reporter.text("stdout") == "hello\n"
     assert reporter.text("stderr") == "oops\n"
     assert [p.name for p in tmp_path.iterdir()] == ["analysis.ipynb"]
@@ -101,7 +105,8 @@ async def test_outputs_reach_the_reporter_while_the_cell_runs(
         path,
         [
             "import sys, time\nprint('first', flush=True)\ntime.sleep(1)\nprint('second')\n"
-            "print('progress 10%\\r', end='', file=sys.stderr)\nprint('progress 99%', file=sys.stderr)"
+            "print('progress 10%\\r', end='', file=sys.stderr)\n"
+            "print('progress 99%', file=sys.stderr)"
         ],
     )
     reporter = kit.Recorder()
@@ -247,6 +252,8 @@ async def test_a_kernel_that_dies_fails_the_step_at_once_keeping_the_file(
         ("[1, 2]", "it has no nbformat version"),
         ('{"nbformat": 4, "nbformat_minor": 5, "cells": 3}', "is not a valid notebook"),
         (b"\xff\xfe garbage", "it is not UTF-8 text"),
+        ('{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}', "save it to convert it"),
+        ('{"nbformat": 4, "nbformat_minor": 5, "cells": [{"source": "1"}]}', "cell 1 has no"),
     ],
 )
 async def test_a_file_that_is_not_a_notebook_fails_the_step_untouched(
