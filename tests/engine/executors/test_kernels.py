@@ -211,3 +211,23 @@ async def test_kernels_exit_when_the_server_dies(tmp_path: Path, kit: Kit) -> No
     finally:
         server.kill()
         server.wait()
+
+
+async def test_a_fork_server_that_dies_fails_its_kernels_steps_and_is_replaced(
+    tmp_path: Path, make_task: MakeTask, kit: Kit
+) -> None:
+    path = tmp_path / "waits.ipynb"
+    kit.write_notebook(path, ["import os, time\nprint(os.getppid(), flush=True)\ntime.sleep(60)"])
+    reporter = kit.Recorder()
+    async with LocalExecutor(pool_size=0, standby_kernels=0) as executor:
+        step = asyncio.ensure_future(executor.run_step(make_task(path), reporter))
+        await reporter.wait_for("\n")
+        fork_server = int(reporter.text("stdout"))
+        os.kill(fork_server, signal.SIGKILL)
+        result = await asyncio.wait_for(step, 10)
+        assert not result.succeeded
+        assert result.message.startswith("the kernel died while running cell 1")
+        path = tmp_path / "next.ipynb"
+        kit.write_notebook(path, ["print('fine')"])
+        again = await executor.run_step(make_task(path), reporter)
+        assert again.succeeded, again.message
