@@ -15,15 +15,14 @@ import asyncio
 import contextlib
 import itertools
 import json
-import logging
 import os
 import shutil
 import signal
 import sys
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
@@ -31,8 +30,6 @@ from jupyter_client.connect import LocalPortCache, write_connection_file
 from jupyter_client.kernelspec import KernelSpec
 
 from .kernels import Kernel, KernelKey, describe_exit
-
-log = logging.getLogger(__name__)
 
 MAIN = Path(__file__).with_name("_forkserver_main.py")
 LOCALHOST = "127.0.0.1"
@@ -74,7 +71,7 @@ class ForkServer:
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._ids = itertools.count()
-        self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._answers: dict[int, asyncio.Future[_Answer]] = {}
         self._exits: dict[int, asyncio.Future[str]] = {}
         """The kernels forked and not reaped yet, by pid."""
 
@@ -148,15 +145,14 @@ class ForkServer:
             answer.add_done_callback(self._kill_forked)
             release()
             raise
-        if "stale" in reply:
+        if reply.pid is None or reply.exited is None:
             self.retired = True
             self._stop_if_idle()
             release()
-            raise ForkUnavailable(f"packages changed in {reply['stale']}")
-        pid = int(reply["pid"])
+            raise ForkUnavailable(f"packages changed in {reply.stale}")
         client = AsyncKernelClient(context=context)
         client.load_connection_info(info)
-        kernel = ForkedKernel(key, client, pid, self._exits[pid], shutdown_wait, release)
+        kernel = ForkedKernel(key, client, reply.pid, reply.exited, shutdown_wait, release)
         try:
             client.start_channels(stdin=False, hb=False)  # no input(); deaths are seen by pid
             await kernel.wait_until_ready(timeout)
@@ -204,11 +200,14 @@ class ForkServer:
                     exited.set_result(describe_exit(int(message["status"])))
                 self._stop_if_idle()
             elif "id" in message:
+                reply = _Answer(stale=str(message.get("stale", "")))
                 if "pid" in message:
-                    self._exits[int(message["pid"])] = asyncio.get_running_loop().create_future()
+                    reply.pid = int(message["pid"])
+                    reply.exited = asyncio.get_running_loop().create_future()
+                    self._exits[reply.pid] = reply.exited
                 answer = self._answers.pop(int(message["id"]), None)
                 if answer is not None and not answer.done():
-                    answer.set_result(message)
+                    answer.set_result(reply)
         # The fork server is gone, and with it (within a second) its kernels: make sure.
         for answer in self._answers.values():
             if not answer.done():
@@ -220,10 +219,21 @@ class ForkServer:
         self._answers.clear()
         self._exits.clear()
 
-    def _kill_forked(self, answer: "asyncio.Future[dict[str, Any]]") -> None:
+    def _kill_forked(self, answer: "asyncio.Future[_Answer]") -> None:
         """For a fork whose caller gave up: kill the kernel once its pid is known."""
-        if not answer.cancelled() and answer.exception() is None and "pid" in answer.result():
-            _kill_group(int(answer.result()["pid"]))
+        if not answer.cancelled() and answer.exception() is None:
+            pid = answer.result().pid
+            if pid is not None:
+                _kill_group(pid)
+
+
+@dataclass
+class _Answer:
+    """The fork server's answer to a request: a kernel's pid, or why it did not fork."""
+
+    stale: str = ""
+    pid: int | None = None
+    exited: "asyncio.Future[str] | None" = None
 
 
 class ForkedKernel(Kernel):

@@ -1,10 +1,18 @@
 """The local executor: runs a step on this machine, a notebook in a fresh Jupyter kernel and a
 script with its interpreter.
 
-Kernel start-up is most of a short notebook step's time, so kernels are started before they
-are needed (for the steps `expect` announces, plus `standby_kernels` of the default Python
-kernel), a few at a time, and shut down in the background after their step; no step waits
-for either. Every step still gets a kernel of its own that ran nothing before.
+Kernel start-up is most of a short notebook step's time, so:
+
+- IPython kernels are forked from a process that has imported ipykernel already (see
+  `forkserver`): a few hundredths of a second of CPU instead of a few tenths;
+- kernels are started before they are needed, for the steps `expect` announces plus
+  `standby_kernels` of the default Python kernel (see `pool`), and handed their step's folder
+  and variables when it starts (see `kernels.ASSIGN`);
+- kernels are shut down in the background after their step.
+
+No step waits for any of that, and every step still gets a kernel of its own that ran
+nothing before: a forked or pre-started kernel looks to the step exactly like one that
+jupyter_client would have started for it.
 """
 
 import asyncio
