@@ -26,6 +26,7 @@ from importlib.util import find_spec  # noqa: E402
 from typing import Any, NoReturn  # noqa: E402
 
 STALE_SLACK = 0.1  # as kernels.STALE_SLACK
+QUIET_DEBUGPY = "PYDEVD_DISABLE_FILE_VALIDATION"
 PRELOADED = (
     # What an ipykernel kernel imports while it starts (ipykernel 6 and 7, IPython 8 and 9),
     # as far as it is there to import; none of it starts a thread.
@@ -48,9 +49,14 @@ def main() -> None:
     # process, and exit when it does.
     os.environ["JPY_PARENT_PID"] = str(os.getpid())
     before = dict(os.environ)
+    # debugpy warns about frozen modules when imported; in a kernel that warning is swallowed
+    # (its stderr is captured by then), here it would reach the server's log.
+    os.environ.setdefault(QUIET_DEBUGPY, "1")
     for module in PRELOADED:
         with contextlib.suppress(ImportError):  # not in this version of ipykernel
             import_module(module)
+    if QUIET_DEBUGPY not in before:
+        del os.environ[QUIET_DEBUGPY]
     # Defaults the imports set, which a kernel importing them itself would set too (debugpy:
     # PYDEVD_USE_FRAME_EVAL unless set).
     defaults = {name: value for name, value in os.environ.items() if before.get(name) != value}

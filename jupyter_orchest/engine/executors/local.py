@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -72,7 +73,8 @@ class LocalExecutor:
     interpreters: how scripts are run, by lower-case file extension.
     kernel_spec_manager: where kernelspecs are found (default: Jupyter's usual places).
     fork_kernels: fork ipykernel kernels from a process that has imported ipykernel already
-        (see `forkserver`) rather than start each from scratch.
+        (see `forkserver`) rather than start each from scratch. On Linux only by default:
+        macOS forbids fork after some system libraries are loaded.
     """
 
     def __init__(
@@ -87,7 +89,7 @@ class LocalExecutor:
         kernel_shutdown_wait: float = 3.0,
         interpreters: Mapping[str, Interpreter] = INTERPRETERS,
         kernel_spec_manager: KernelSpecManager | None = None,
-        fork_kernels: bool = True,
+        fork_kernels: bool = sys.platform == "linux",
     ) -> None:
         self.grace_period = grace_period
         self.pool_size = pool_size
