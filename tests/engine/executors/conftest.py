@@ -41,7 +41,7 @@ Cell = str | tuple[str, list[str]]
 def write_notebook(
     path: Path, cells: Sequence[Cell], metadata: dict[str, Any] | None = None
 ) -> nbformat.NotebookNode:
-    notebook = nbformat.v4.new_notebook()
+    notebook: nbformat.NotebookNode = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     notebook.metadata = (
         metadata
         if metadata is not None
@@ -51,18 +51,18 @@ def write_notebook(
     )
     for cell in cells:
         source, tags = (cell, []) if isinstance(cell, str) else cell
-        node = nbformat.v4.new_code_cell(source)
+        node = nbformat.v4.new_code_cell(source)  # type: ignore[no-untyped-call]
         if tags:
             node.metadata["tags"] = tags
         notebook.cells.append(node)
-    path.write_text(nbformat.writes(notebook), encoding="utf-8")
+    path.write_text(nbformat.writes(notebook), encoding="utf-8")  # type: ignore[no-untyped-call]
     return notebook
 
 
 def read_notebook(path: Path) -> dict[str, Any]:
     """The notebook as JSON, after checking that it is a valid notebook."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+    nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))  # type: ignore[no-untyped-call]
     return data
 
 

@@ -104,11 +104,11 @@ async def kernel_latencies(folder: Path, repeat: int) -> None:
 def write_notebooks(folder: Path, count: int, source: str) -> list[Path]:
     paths = []
     for index in range(count):
-        notebook = nbformat.v4.new_notebook()
+        notebook = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-        notebook.cells.append(nbformat.v4.new_code_cell(source))
+        notebook.cells.append(nbformat.v4.new_code_cell(source))  # type: ignore[no-untyped-call]
         path = folder / f"step-{index}.ipynb"
-        path.write_text(nbformat.writes(notebook))
+        path.write_text(nbformat.writes(notebook))  # type: ignore[no-untyped-call]
         paths.append(path)
     return paths
 

@@ -17,7 +17,7 @@ MakeTask = Callable[..., StepTask]
 Kit = Any
 
 # Fresh kernels only, unless a test is about pre-started ones: each test then pays one start.
-FRESH = {"pool_size": 0, "standby_kernels": 0}
+FRESH: dict[str, Any] = {"pool_size": 0, "standby_kernels": 0}
 
 
 async def test_outputs_are_written_back_keeping_everything_else(
@@ -71,7 +71,7 @@ async def test_outputs_are_written_back_keeping_everything_else(
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     # Laid out byte for byte as nbformat, and so JupyterLab, writes it.
     text = path.read_text()
-    assert text == nbformat.writes(nbformat.reads(text, as_version=4)) + "\n"
+    assert text == nbformat.writes(nbformat.reads(text, as_version=4)) + "\n"  # type: ignore[no-untyped-call]
     assert reporter.text("stdout") == "hello\n"
     assert reporter.text("stderr") == "oops\n"
     assert [p.name for p in tmp_path.iterdir()] == ["analysis.ipynb"]
@@ -159,7 +159,7 @@ async def test_a_fresh_kernel_runs_in_the_notebooks_folder_with_the_steps_variab
     assert state["environ"]["PYTHONHASHSEED"] == "7"
 
 
-WAYS = {
+WAYS: dict[str, tuple[dict[str, Any], bool]] = {
     "forked": ({"fork_kernels": True, **FRESH}, False),
     "started ahead": ({"fork_kernels": False, "pool_size": 1, "standby_kernels": 0}, True),
     "forked ahead": ({"fork_kernels": True, "pool_size": 1, "standby_kernels": 0}, True),

@@ -14,7 +14,7 @@ from jupyter_orchest.engine.model import StepTask
 MakeTask = Callable[..., StepTask]
 Kit = Any
 
-NO_KERNELS = {"pool_size": 0, "standby_kernels": 0}
+NO_KERNELS: dict[str, Any] = {"pool_size": 0, "standby_kernels": 0}
 
 # Each prints its working directory and a variable of the step, and then "done" to stderr.
 SCRIPTS = {
