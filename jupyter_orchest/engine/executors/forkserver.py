@@ -26,13 +26,12 @@ from pathlib import Path
 
 import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
-from jupyter_client.connect import LocalPortCache, write_connection_file
+from jupyter_client.connect import write_connection_file
 from jupyter_client.kernelspec import KernelSpec
 
 from .kernels import Kernel, KernelKey, describe_exit
 
 MAIN = Path(__file__).with_name("_forkserver_main.py")
-LOCALHOST = "127.0.0.1"
 PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 
 
@@ -107,20 +106,17 @@ class ForkServer:
         timeout: float,
         shutdown_wait: float,
         context: zmq.asyncio.Context,
+        sockets: Path,
     ) -> "ForkedKernel":
-        """Fork a kernel and wait until it is ready; nothing is left behind if this raises."""
+        """Fork a kernel and wait until it is ready; nothing is left behind if this raises.
+        `sockets`: as for `kernels.start_managed_kernel`."""
         if not self.usable or self._process is None or self._process.stdin is None:
             raise ForkUnavailable("the fork server is not running")
-        ports = LocalPortCache.instance()
-        connection_file = self.runtime_dir / f"kernel-{uuid.uuid4().hex}.json"
+        connection_file = Path(f"{sockets}.json")
         _, info = write_connection_file(
             str(connection_file),
-            shell_port=ports.find_available_port(LOCALHOST),
-            iopub_port=ports.find_available_port(LOCALHOST),
-            stdin_port=ports.find_available_port(LOCALHOST),
-            hb_port=ports.find_available_port(LOCALHOST),
-            control_port=ports.find_available_port(LOCALHOST),
-            ip=LOCALHOST,
+            ip=str(sockets),
+            transport="ipc",
             key=uuid.uuid4().hex.encode(),
             kernel_name=key.name,
         )
@@ -136,8 +132,8 @@ class ForkServer:
 
         def release() -> None:
             connection_file.unlink(missing_ok=True)
-            for name in PORT_NAMES:
-                ports.return_port(int(info[name]))  # type: ignore[literal-required]
+            for name in PORT_NAMES:  # the kernel removes them, unless it was killed
+                Path(f"{sockets}-{info[name]}").unlink(missing_ok=True)  # type: ignore[literal-required]
 
         try:
             reply = await asyncio.wait_for(asyncio.shield(answer), timeout)

@@ -332,11 +332,21 @@ async def start_managed_kernel(
     timeout: float,
     shutdown_wait: float,
     context: zmq.asyncio.Context,
+    sockets: Path,
 ) -> ManagedKernel:
     """Start a kernel through jupyter_client and wait until it is ready. Whatever happens,
-    including cancellation, no kernel is left behind when this raises."""
+    including cancellation, no kernel is left behind when this raises.
+
+    `sockets` names the kernel's connection file (`<sockets>.json`) and its Unix sockets
+    (`<sockets>-1` ...), in a folder only this user can enter: local kernels need no TCP
+    port (which any local user could reach, and ipykernel warns about)."""
     manager = AsyncKernelManager(
-        kernel_name=key.name, kernel_spec_manager=spec_manager, context=context
+        kernel_name=key.name,
+        kernel_spec_manager=spec_manager,
+        context=context,
+        transport="ipc",
+        ip=str(sockets),
+        connection_file=f"{sockets}.json",
     )
     manager.shutdown_wait_time = shutdown_wait
     try:

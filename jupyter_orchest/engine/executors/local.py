@@ -56,6 +56,10 @@ from .scripts import INTERPRETERS, Interpreter, run_script
 log = logging.getLogger(__name__)
 
 NOTEBOOK_SUFFIX = ".ipynb"
+RUNTIME_PREFIX = "jupyter-orchest-"
+MAX_RUNTIME_PATH = 60
+"""Longest path of the runtime folder: a kernel's Unix socket paths (the folder's, plus about
+20 characters) must stay under 104 characters on macOS, 108 on Linux."""
 
 
 class LocalExecutor:
@@ -132,8 +136,6 @@ class LocalExecutor:
 
     async def start(self) -> None:
         if self._pool is None:
-            self._runtime_dir = Path(tempfile.mkdtemp(prefix="jupyter-orchest-"))
-            (self._runtime_dir / "idle").mkdir()
             self._pool = KernelPool(self._launch_ahead, self._kill, self.start_concurrency)
             specs = await asyncio.to_thread(self._kernel_specs)
             default = specs.get(NATIVE_KERNEL_NAME)
@@ -196,6 +198,20 @@ class LocalExecutor:
         self._pool = None
         self._runtime_dir = None
 
+    def _runtime(self) -> Path:
+        """A folder of this executor's own, only this user can enter: kernels' connection
+        files and sockets, pre-started kernels' working directory and assignments."""
+        if self._runtime_dir is None:
+            prefix = f"{RUNTIME_PREFIX}{os.getpid()}-"
+            folder = tempfile.mkdtemp(prefix=prefix)
+            if len(folder) > MAX_RUNTIME_PATH:  # a long TMPDIR (macOS)
+                os.rmdir(folder)
+                folder = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+            self._runtime_dir = Path(folder)
+            (self._runtime_dir / "idle").mkdir()
+            _remove_orphaned_runtime_dirs(self._runtime_dir.parent)
+        return self._runtime_dir
+
     # Notebooks
 
     async def _run_notebook(self, task: StepTask, reporter: StepReporter) -> StepResult:
@@ -246,11 +262,10 @@ class LocalExecutor:
 
     async def _launch_ahead(self, key: KernelKey) -> Kernel:
         """Start a kernel for a step not known yet (see kernels.ASSIGN)."""
-        assert self._runtime_dir is not None, "started"
         spec = await asyncio.to_thread(self.kernel_spec_manager.get_kernel_spec, key.name)
-        assignment = self._runtime_dir / f"assignment-{uuid.uuid4().hex}.json"
+        assignment = self._runtime() / f"assignment-{uuid.uuid4().hex}.json"
         env = {**os.environ, **dict(key.startup_env), ASSIGNMENT_VARIABLE: str(assignment)}
-        kernel = await self._start_kernel(key, spec, self._runtime_dir / "idle", env)
+        kernel = await self._start_kernel(key, spec, self._runtime() / "idle", env)
         kernel.assignment = assignment
         return kernel
 
@@ -258,6 +273,7 @@ class LocalExecutor:
         self, key: KernelKey, spec: KernelSpec, cwd: Path, env: Mapping[str, str]
     ) -> Kernel:
         """Start a kernel: forked if it can be, else through jupyter_client."""
+        sockets = self._runtime() / f"kernel-{uuid.uuid4().hex[:12]}"
         server = await self._fork_server(spec) if not key.startup_env else None
         if server is not None:
             try:
@@ -269,6 +285,7 @@ class LocalExecutor:
                     self.kernel_startup_timeout,
                     self.kernel_shutdown_wait,
                     self._zmq_context(),
+                    sockets,
                 )
             except ForkUnavailable as error:
                 log.info("starting a %s kernel without forking: %s", key.name, error)
@@ -280,6 +297,7 @@ class LocalExecutor:
             self.kernel_startup_timeout,
             self.kernel_shutdown_wait,
             self._zmq_context(),
+            sockets,
         )
 
     def _zmq_context(self) -> zmq.asyncio.Context:
@@ -291,7 +309,7 @@ class LocalExecutor:
         """The running fork server for this kernelspec's Python, started if need be; None if
         its kernels cannot be forked."""
         python = fork_python(spec) if self.fork_kernels else None
-        if python is None or python in self._fork_failures or self._runtime_dir is None:
+        if python is None or python in self._fork_failures:
             return None
         async with self._fork_server_lock:
             server = self._fork_servers.get(python)
@@ -299,7 +317,7 @@ class LocalExecutor:
                 return server
             if server is not None:
                 self._retired_fork_servers.append(server)  # closed at shutdown
-            server = ForkServer(python, self._runtime_dir)
+            server = ForkServer(python, self._runtime())
             try:
                 await server.start(self.kernel_startup_timeout)
             except (OSError, ValueError, ForkUnavailable, asyncio.TimeoutError) as error:
@@ -376,6 +394,20 @@ class _Expectation:
     """When to stop expecting it (time.monotonic)."""
     key: KernelKey | None = None
     """The key of the kernel it needs, once known (and if one can be started ahead)."""
+
+
+def _remove_orphaned_runtime_dirs(parent: Path) -> None:
+    """Remove the runtime folders of executors whose process died without shutting down."""
+    for folder in parent.glob(f"{RUNTIME_PREFIX}*-*"):
+        pid = folder.name[len(RUNTIME_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 def _task_id(task: StepTask) -> tuple[str, str]:

@@ -16,6 +16,7 @@ the other, and 8 notebooks that sleep 2 s run at the same time.
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import sys
@@ -72,11 +73,15 @@ async def kernel_latencies(folder: Path, repeat: int) -> None:
     spec = specs.get_kernel_spec("python3")
     env = dict(os.environ)
     context = client_context()
+    count = itertools.count()
+
+    def sockets() -> Path:
+        return folder / f"kernel-{next(count)}"
 
     await measure(
         "plain (jupyter_client)",
         repeat,
-        lambda: start_managed_kernel(KEY, specs, folder, env, 60, 3, context),
+        lambda: start_managed_kernel(KEY, specs, folder, env, 60, 3, context, sockets()),
     )
     python = fork_python(spec)
     assert python is not None
@@ -84,7 +89,9 @@ async def kernel_latencies(folder: Path, repeat: int) -> None:
     began = time.perf_counter()
     await server.start(60)
     print(f"{'fork server start':28} {time.perf_counter() - began:.3f} s (once)")
-    await measure("fork", repeat, lambda: server.launch(KEY, spec, folder, env, 60, 3, context))
+    await measure(
+        "fork", repeat, lambda: server.launch(KEY, spec, folder, env, 60, 3, context, sockets())
+    )
     await server.close()
 
     for fork in (False, True):

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -146,7 +147,7 @@ async def test_a_kernel_that_saw_packages_change_is_not_handed_out(tmp_path: Pat
     env = {**os.environ, ASSIGNMENT_VARIABLE: str(assignment)}
     context = client_context()
     kernel = await start_managed_kernel(
-        KernelKey("python3"), KernelSpecManager(), tmp_path, env, 60, 3, context
+        KernelKey("python3"), KernelSpecManager(), tmp_path, env, 60, 3, context, tmp_path / "k"
     )
     try:
         kernel.assignment = assignment
@@ -231,3 +232,23 @@ async def test_a_fork_server_that_dies_fails_its_kernels_steps_and_is_replaced(
         kit.write_notebook(path, ["print('fine')"])
         again = await executor.run_step(make_task(path), reporter)
         assert again.succeeded, again.message
+
+
+async def test_the_runtime_folder_of_a_dead_executor_is_removed(
+    tmp_path: Path, make_task: MakeTask, kit: Kit
+) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    orphan = Path(tempfile.gettempdir()) / f"jupyter-orchest-{dead.stdout.strip()}-abcd1234"
+    orphan.mkdir()
+    (orphan / "kernel-1.json").write_text("{}")
+    path = tmp_path / "step.ipynb"
+    kit.write_notebook(path, ["1"])
+    async with LocalExecutor(pool_size=0, standby_kernels=0) as executor:
+        result = await executor.run_step(make_task(path), kit.Recorder())
+        assert result.succeeded, result.message
+    assert not orphan.exists()
