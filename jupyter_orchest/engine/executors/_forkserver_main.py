@@ -10,20 +10,19 @@ kernels do when their parent process ends. Any Python from 3.9 on can run it.
 
 from __future__ import annotations
 
+# Standard library only, and none named like a module of this folder, which is first on
+# sys.path until main() removes it.
+import contextlib
+import json
+import os
+import selectors
+import signal
+import site
 import sys
-
-del sys.path[0]  # this file's folder, which a kernel must not import from
-
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import selectors  # noqa: E402
-import signal  # noqa: E402
-import site  # noqa: E402
-import time  # noqa: E402
-from importlib import import_module  # noqa: E402
-from importlib.util import find_spec  # noqa: E402
-from typing import Any, NoReturn  # noqa: E402
+import time
+from importlib import import_module
+from importlib.util import find_spec
+from typing import Any, NoReturn
 
 STALE_SLACK = 0.1  # as kernels.STALE_SLACK
 QUIET_DEBUGPY = "PYDEVD_DISABLE_FILE_VALIDATION"
@@ -45,6 +44,7 @@ PRELOADED = (
 
 def main() -> None:
     started = time.time()
+    del sys.path[0]  # this file's folder: kernels must not import from it
     # ipykernel reads its parent's pid when imported: the kernels forked from here watch this
     # process, and exit when it does.
     os.environ["JPY_PARENT_PID"] = str(os.getpid())
