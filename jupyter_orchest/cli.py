@@ -17,7 +17,8 @@ from typing import Any, TextIO
 
 from .engine.events import RunChanged, StepChanged, StepLogged
 from .engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
-from .engine.model import RunState, StepState
+from .engine.model import RunState, StepExecutor, StepState
+from .engine.orchestrator import PipelineRunner
 from .engine.planning import RunType, plan_run
 from .pipeline import PipelineValidationError, parse_definition, project_folder, validate_definition
 
@@ -130,6 +131,27 @@ async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
     # Imported here: kernels and their clients are only needed once a run really starts.
     from .engine.executors import LocalExecutor
 
+    executor = LocalExecutor()
+    # Kernels warm up while the pipeline is read and validated (jsonschema's import is slow).
+    warming_up = asyncio.ensure_future(executor.start())
+    try:
+        runner, layout, progress = await asyncio.to_thread(prepare_cli_run, args, executor, out)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, runner.cancel)
+        loop.add_signal_handler(signal.SIGTERM, runner.cancel)
+        await warming_up
+        state = await runner.run()
+    finally:
+        warming_up.cancel()
+        await executor.shutdown()
+    print(progress.summary(state), file=out)
+    print(f"Logs: {layout.logs_dir}", file=out)
+    return 0 if state == RunState.SUCCESS else 1
+
+
+def prepare_cli_run(
+    args: argparse.Namespace, executor: StepExecutor, out: TextIO
+) -> tuple[PipelineRunner, RunLayout, ConsoleProgress]:
     pipeline_file = Path(args.pipeline).expanduser().resolve()
     definition, project = load_pipeline(pipeline_file)
     selection = [step_uuid_for(definition, name) for name in args.steps or []]
@@ -145,11 +167,11 @@ async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     plan = plan_run(definition, pipeline_file, run_type, selection)
-    run_id = uuid.uuid4().hex
     data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else project / "data"
-    layout = RunLayout.interactive(project, pipeline_file, definition["uuid"], run_id, data_dir)
+    layout = RunLayout.interactive(
+        project, pipeline_file, definition["uuid"], uuid.uuid4().hex, data_dir
+    )
     progress = ConsoleProgress(out)
-    executor = LocalExecutor()
     runner = prepare_run(
         definition=definition,
         plan=plan,
@@ -160,17 +182,7 @@ async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
         overrides=overrides,
         fail_fast=args.fail_fast,
     )
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, runner.cancel)
-    loop.add_signal_handler(signal.SIGTERM, runner.cancel)
-    try:
-        await executor.start()
-        state = await runner.run()
-    finally:
-        await executor.shutdown()
-    print(progress.summary(state), file=out)
-    print(f"Logs: {layout.logs_dir}", file=out)
-    return 0 if state == RunState.SUCCESS else 1
+    return runner, layout, progress
 
 
 def build_parser() -> argparse.ArgumentParser:
