@@ -12,6 +12,7 @@ import datetime
 import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -69,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="make the competitors' environments again, timing their install",
     )
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per run")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per run")
     parser.add_argument(
         "--keep-runs",
         action="store_true",
@@ -129,8 +130,13 @@ def build_tools(args: argparse.Namespace, results: report.Results) -> list[tools
         spec = needed.get(name)
         if spec is None or spec.name in installs:
             continue
-        print(f"environment {spec.name}: {' '.join(spec.requirements)} ...", flush=True)
-        install = environments.ensure(spec, reinstall=args.reinstall)
+        existing = None if args.reinstall else environments.existing(spec)
+        if existing is None:
+            print(f"environment {spec.name}: installing {' '.join(spec.requirements)}", flush=True)
+            install = environments.make(spec)
+        else:
+            print(f"environment {spec.name}: made earlier (--reinstall to make it again)")
+            install = existing
         installs[spec.name] = install
         results.installs[spec.name] = install
         if install.ok:
@@ -141,26 +147,43 @@ def build_tools(args: argparse.Namespace, results: report.Results) -> list[tools
         else:
             print(f"  install failed:\n{install.error}")
 
-    def error(spec: envs.EnvSpec) -> str | None:
+    def installed(spec: envs.EnvSpec) -> tools.Installed:
         install = installs[spec.name]
-        return None if install.ok else install.error.splitlines()[-1]
+        if not install.ok:
+            return tools.Installed(environments.path(spec), error=install.error.splitlines()[-1])
+        main = spec.requirements[0]
+        version = f"{main} {install.versions.get(main, '?')}"
+        return tools.Installed(environments.path(spec), version=version)
 
     selected: list[tools.Tool] = []
     for name in args.tools:
         if name == "jupyter-orchest":
             environments_dir = EXAMPLE_PROJECT / ".orchest" / "environments"
-            selected.append(tools.JupyterOrchest(args.jupyter, environments_dir))
+            ours = tools.JupyterOrchest(args.jupyter, environments_dir, describe_checkout())
+            selected.append(ours)
         elif name == "papermill":
-            selected.append(
-                tools.Papermill(environments.path(envs.PAPERMILL), error(envs.PAPERMILL))
-            )
+            selected.append(tools.Papermill(installed(envs.PAPERMILL)))
         elif name == "elyra":
-            selected.append(tools.Elyra(environments.path(envs.ELYRA), error(envs.ELYRA)))
+            selected.append(tools.Elyra(installed(envs.ELYRA)))
         else:
             processes = PLOOMBER_PROCESSES if name == "ploomber-parallel" else 0
-            venv = environments.path(envs.PLOOMBER)
-            selected.append(tools.Ploomber(venv, error(envs.PLOOMBER), processes=processes))
+            selected.append(tools.Ploomber(installed(envs.PLOOMBER), processes=processes))
     return selected
+
+
+def describe_checkout() -> str:
+    """The repository's commit, and whether the engine's code differs from it."""
+
+    def git(*arguments: str) -> str:
+        argv = ["git", "-C", str(REPO_DIR), *arguments]
+        completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return completed.stdout.strip() if completed.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return ""
+    changed = git("status", "--porcelain", "--", "jupyter_orchest", "orchest")
+    return f"commit {commit}" + (" + uncommitted changes" if changed else "")
 
 
 def run_once(
@@ -206,7 +229,9 @@ def measure(
     on the machine spreads over all of them rather than falling on one."""
     today = datetime.date.today().isoformat()
     rows = {
-        tool.name: report.Row(workload.name, tool.name, tool.label, "ok", measured=today)
+        tool.name: report.Row(
+            workload.name, tool.name, tool.label, "ok", version=tool.version, measured=today
+        )
         for tool in candidates
     }
     active: list[tools.Tool] = []

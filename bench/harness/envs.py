@@ -55,20 +55,23 @@ class Environments:
     def bin(self, spec: EnvSpec, executable: str) -> Path:
         return self.path(spec) / "bin" / executable
 
-    def ensure(self, spec: EnvSpec, reinstall: bool = False) -> Install:
-        """The environment for `spec`, made now unless an identical one is already there."""
+    def existing(self, spec: EnvSpec) -> Install | None:
+        """The record of an environment made earlier for the same requirements, if any."""
+        record_path = self.path(spec) / RECORD_FILE
+        if not record_path.is_file():
+            return None
+        record = Install(**json.loads(record_path.read_text()))
+        return record if record.ok and record.requirements == list(spec.requirements) else None
+
+    def make(self, spec: EnvSpec) -> Install:
+        """Make the environment for `spec` from scratch, timing it."""
         venv = self.path(spec)
-        record_path = venv / RECORD_FILE
-        if not reinstall and record_path.is_file():
-            record = Install(**json.loads(record_path.read_text()))
-            if record.ok and record.requirements == list(spec.requirements):
-                return record
         if venv.exists():
             shutil.rmtree(venv)
         venv.parent.mkdir(parents=True, exist_ok=True)
         record = self._install(spec, venv)
         if record.ok:
-            record_path.write_text(json.dumps(asdict(record), indent=2) + "\n")
+            (venv / RECORD_FILE).write_text(json.dumps(asdict(record), indent=2) + "\n")
         return record
 
     def _install(self, spec: EnvSpec, venv: Path) -> Install:

@@ -1,7 +1,9 @@
 """Running one command the way a user would, timing it from start to exit."""
 
+import contextlib
 import os
 import resource
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -45,18 +47,19 @@ def timed_run(command: Command, cwd: Path, log_path: Path, timeout: float) -> Ti
     with log_path.open("wb") as log:
         machine_before, ours_before = busy_cpu_seconds(), children_cpu_seconds()
         started = time.perf_counter()
+        process = subprocess.Popen(
+            command.argv,
+            cwd=cwd,
+            env=command.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            completed = subprocess.run(
-                command.argv,
-                cwd=cwd,
-                env=command.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            )
+            returncode = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            kill_tree(process.pid)
+            process.wait()
             return Timing(time.perf_counter() - started, returncode=-1, timed_out=True)
         seconds = time.perf_counter() - started
         machine_after, ours_after = busy_cpu_seconds(), children_cpu_seconds()
@@ -64,7 +67,34 @@ def timed_run(command: Command, cwd: Path, log_path: Path, timeout: float) -> Ti
     if machine_before is not None and machine_after is not None:
         others = (machine_after - machine_before) - (ours_after - ours_before)
         other_load = max(0.0, others) / seconds
-    return Timing(seconds, completed.returncode, other_load=other_load)
+    return Timing(seconds, returncode, other_load=other_load)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started, directly or not, by `pid` (Linux; elsewhere none are found).
+    Kernels run in sessions of their own, so a process group would miss them."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name, in parentheses, may hold spaces: fields start after it.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a timed-out command and everything it started, kernels included."""
+    for target in [pid, *descendants(pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, signal.SIGKILL)
 
 
 def log_tail(log_path: Path, lines: int = 20) -> str:

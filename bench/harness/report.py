@@ -29,6 +29,8 @@ class Row:
     other_load: list[float] = field(default_factory=list)
     """Per timed run: cores kept busy by other processes meanwhile (noise, when high)."""
     note: str = ""
+    version: str = ""
+    """What exactly ran: a package version, or for jupyter-orchest a commit."""
     measured: str = ""
     """The day it was measured, so that merged results say how old each row is."""
 
@@ -131,8 +133,8 @@ def render_tables(results: Results, workload_order: list[str], tool_order: list[
         lines += [
             f"**{workload}**: {results.workloads.get(workload, '')}",
             "",
-            f"| tool | median | min | runs | median / {OURS} | other load | measured |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+            f"| tool | median | min | runs | median / {OURS} | other load | version | measured |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
         ]
         for row in rows:
             if row.status == "ok":
@@ -144,7 +146,7 @@ def render_tables(results: Results, workload_order: list[str], tool_order: list[
             load_text = f"{load:.2f}" if load is not None else "-"
             lines.append(
                 f"| {row.label} | {median} | {minimum} | {runs} | "
-                f"{_ratio_text(results, row)} | {load_text} | {row.measured} |"
+                f"{_ratio_text(results, row)} | {load_text} | {row.version} | {row.measured} |"
             )
         notes = [row for row in rows if row.note]
         if notes:

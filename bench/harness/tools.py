@@ -34,6 +34,8 @@ class Tool(Protocol):
     """Short name, used on the command line and in the results."""
     label: str
     """How the report names it."""
+    version: str
+    """What exactly ran: a package version, or a commit."""
 
     def unavailable_reason(self) -> str | None:
         """Why this tool cannot run here, or None when it can."""
@@ -83,23 +85,33 @@ def check_outputs(workload: Workload, run_dir: Path) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Installed:
+    """Where a competitor's environment is, and how its install went."""
+
+    venv: Path
+    error: str | None = None
+    """Why the install failed; None when it worked."""
+    version: str = ""
+
+
 class VenvTool:
     """A competitor installed in its own virtual environment."""
 
     name = ""
     label = ""
 
-    def __init__(self, venv: Path, install_error: str | None = None) -> None:
-        self.venv = venv
-        self.install_error = install_error
+    def __init__(self, installed: Installed) -> None:
+        self.installed = installed
+        self.version = installed.version
 
     def unavailable_reason(self) -> str | None:
-        if self.install_error is not None:
-            return f"install failed: {self.install_error}"
+        if self.installed.error is not None:
+            return f"install failed: {self.installed.error}"
         return None
 
     def command(self, executable: str, *args: str) -> Command:
-        bin_dir = self.venv / "bin"
+        bin_dir = self.installed.venv / "bin"
         return Command([str(bin_dir / executable), *args], environment_with(bin_dir))
 
     def check(self, workload: Workload, run_dir: Path) -> str | None:
@@ -229,8 +241,8 @@ class Ploomber(VenvTool):
     Ploomber reads a notebook's dependencies from its `parameters` cell (`upstream`), so each
     notebook and script gets one; a shell step must name its output `{{product}}`."""
 
-    def __init__(self, venv: Path, install_error: str | None = None, processes: int = 0) -> None:
-        super().__init__(venv, install_error)
+    def __init__(self, installed: Installed, processes: int = 0) -> None:
+        super().__init__(installed)
         self.processes = processes
         if processes:
             self.name = "ploomber-parallel"
@@ -289,8 +301,9 @@ class JupyterOrchest:
     name = "jupyter-orchest"
     label = "jupyter-orchest"
 
-    def __init__(self, jupyter: str | None, example_environments: Path) -> None:
+    def __init__(self, jupyter: str | None, example_environments: Path, version: str = "") -> None:
         self.jupyter = jupyter
+        self.version = version
         self.example_environments = example_environments
         """The example project's `.orchest/environments`, reused by the generated projects."""
 

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import run
@@ -14,6 +15,7 @@ class FakeTool:
 
     name = "fake"
     label = "fake tool"
+    version = "fake 1.0"
 
     def __init__(self, exit_code: int = 0) -> None:
         self.exit_code = exit_code
@@ -90,3 +92,32 @@ def test_telling_line_prefers_the_reason_to_the_last_line() -> None:
     assert run.telling_line(output) == "the kernel could not start: no answer"
     assert run.telling_line("all fine\nbut exit 1\n") == "but exit 1"
     assert run.telling_line("") == ""
+
+
+def test_a_run_that_hangs_is_killed_with_what_it_started(tmp_path) -> None:
+    # The child starts a grandchild in a session of its own, as kernels are, and both hang.
+    code = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
+        " start_new_session=True)\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    command = tools.Command([sys.executable, "-c", code], dict(os.environ))
+    log = tmp_path / "out.log"
+    timing = timed_run(command, tmp_path, log, timeout=3)
+    assert timing.timed_out
+    grandchild = int(log.read_text().split()[0])
+    if Path("/proc").is_dir():
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{grandchild}").exists() and time.monotonic() < deadline:
+            state = Path(f"/proc/{grandchild}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state == "Z":  # killed, waiting for init to reap it
+                break
+            time.sleep(0.1)
+        else:
+            assert not Path(f"/proc/{grandchild}").exists()
+
+
+def test_describe_checkout_names_a_commit() -> None:
+    assert run.describe_checkout().startswith("commit ")

@@ -17,7 +17,7 @@ VENV = Path("/nonexistent-venv")
 
 @pytest.mark.parametrize("workload", ALL_WORKLOADS, ids=lambda w: w.name)
 def test_papermill_driver_runs_steps_in_dependency_order(workload, tmp_path) -> None:
-    command = tools.Papermill(VENV).prepare(workload, tmp_path)
+    command = tools.Papermill(tools.Installed(VENV)).prepare(workload, tmp_path)
     assert command.argv == [str(VENV / "bin" / "python"), "run_pipeline.py"]
     assert command.env["PATH"].startswith(str(VENV / "bin"))
     driver = (tmp_path / "run_pipeline.py").read_text()
@@ -38,7 +38,7 @@ def test_notebooks_are_valid_nbformat(workload, tmp_path) -> None:
 
 @pytest.mark.parametrize("workload", ALL_WORKLOADS, ids=lambda w: w.name)
 def test_elyra_pipeline_links_every_parent(workload, tmp_path) -> None:
-    command = tools.Elyra(VENV).prepare(workload, tmp_path)
+    command = tools.Elyra(tools.Installed(VENV)).prepare(workload, tmp_path)
     assert command.argv[1:] == ["run", f"{workload.name}.pipeline"]
     pipeline = json.loads((tmp_path / f"{workload.name}.pipeline").read_text())
     (primary,) = pipeline["pipelines"]
@@ -58,7 +58,7 @@ def test_elyra_pipeline_links_every_parent(workload, tmp_path) -> None:
 @pytest.mark.parametrize("processes", [0, 8])
 @pytest.mark.parametrize("workload", ALL_WORKLOADS, ids=lambda w: w.name)
 def test_ploomber_declares_upstream_in_each_source(workload, processes, tmp_path) -> None:
-    tool = tools.Ploomber(VENV, processes=processes)
+    tool = tools.Ploomber(tools.Installed(VENV), processes=processes)
     command = tool.prepare(workload, tmp_path)
     assert "--force" in command.argv
     spec = yaml.safe_load((tmp_path / "pipeline.yaml").read_text())
