@@ -20,7 +20,13 @@ from .engine.launch import RunLayout, check_overrides, parallelism_for, prepare_
 from .engine.model import RunState, StepExecutor, StepState
 from .engine.orchestrator import PipelineRunner
 from .engine.planning import RunType, plan_run
-from .pipeline import PipelineValidationError, parse_definition, project_folder, validate_definition
+from .pipeline import (
+    PipelineValidationError,
+    folder_in_project,
+    parse_definition,
+    project_folder,
+    validate_definition,
+)
 
 TAIL_LINES = 20
 
@@ -118,10 +124,7 @@ def load_pipeline(path: Path) -> tuple[dict[str, Any], Path]:
         raise UsageError(f"Cannot read '{path}': {error.strerror}.") from None
     definition = parse_definition(text)
     project = project_folder(path, Path(path.anchor))
-    pipeline_dir = path.parent.relative_to(project).as_posix()
-    issues = validate_definition(
-        definition, pipeline_dir="" if pipeline_dir == "." else pipeline_dir
-    )
+    issues = validate_definition(definition, pipeline_dir=folder_in_project(path, project))
     if issues:
         raise PipelineValidationError(issues)
     return definition, project

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..sdk.environment import clear_step_outputs, step_environment, write_parameters_file
+from ..sdk.environment import (
+    clear_step_outputs,
+    interactive_outputs_dir,
+    step_environment,
+    write_parameters_file,
+)
 from .events import ObserverGroup, RunObserver
 from .logs import LogFileObserver
 from .model import StepExecutor, StepRefused, StepTask
 from .orchestrator import PipelineRunner
 from .planning import PlannedStep, RunPlan
-
-STATE_FOLDER = ".orchest"
 
 
 @dataclass(frozen=True)
@@ -36,15 +39,15 @@ class RunLayout:
         cls, project_dir: Path, pipeline_file: Path, pipeline_uuid: str, run_id: str, data_dir: Path
     ) -> "RunLayout":
         # Orchest's layout, so that outputs of earlier runs are found by later ones.
-        state = project_dir / STATE_FOLDER / "pipelines" / pipeline_uuid
+        outputs_dir = Path(interactive_outputs_dir(project_dir, pipeline_uuid))
         return cls(
             project_dir=project_dir,
             pipeline_file=pipeline_file,
             pipeline_uuid=pipeline_uuid,
             run_id=run_id,
-            outputs_dir=state / "data",
+            outputs_dir=outputs_dir,
             data_dir=data_dir,
-            run_dir=state / "runs" / run_id,
+            run_dir=outputs_dir.parent / "runs" / run_id,
         )
 
     @property

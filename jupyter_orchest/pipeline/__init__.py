@@ -6,7 +6,7 @@ Loading a file is ``parse_definition`` then ``ensure_valid``; saving is ``ensure
 """
 
 from .definition import FORMAT_VERSION, dump_definition, new_definition, parse_definition
-from .discovery import DiscoveredPipeline, find_pipelines, project_folder
+from .discovery import DiscoveredPipeline, find_pipelines, folder_in_project, project_folder
 from .errors import PipelineValidationError, Rule, UnknownStepError, ValidationIssue
 from .graph import PipelineGraph
 from .validation import (
@@ -28,6 +28,7 @@ __all__ = [
     "dump_definition",
     "ensure_valid",
     "find_pipelines",
+    "folder_in_project",
     "new_definition",
     "parse_definition",
     "pipeline_schema",

@@ -82,6 +82,12 @@ def project_folder(pipeline_file: Path, root: Path) -> Path:
     return root / own_folder
 
 
+def folder_in_project(pipeline_file: Path, project: Path) -> str:
+    """The pipeline file's folder relative to its project, as validation expects it."""
+    folder = pipeline_file.parent.relative_to(project).as_posix()
+    return "" if folder == "." else folder
+
+
 def _has_project_marker(folder: Path) -> bool:
     try:
         return (folder / PROJECT_MARKER).is_dir()

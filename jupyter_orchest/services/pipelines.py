@@ -14,6 +14,7 @@ from ..pipeline import (
     ValidationIssue,
     dump_definition,
     find_pipelines,
+    folder_in_project,
     new_definition,
     parse_definition,
     project_folder,
@@ -176,9 +177,4 @@ class PipelineService:
     def _locate(self, file: Path) -> tuple[str, str, str]:
         """The file's API path, its project's API path, and its folder within the project."""
         project = project_folder(file, self.root_dir)
-        pipeline_dir = file.parent.relative_to(project).as_posix()
-        return (
-            self._api_path(file),
-            self._api_path(project),
-            "" if pipeline_dir == "." else pipeline_dir,
-        )
+        return self._api_path(file), self._api_path(project), folder_in_project(file, project)

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..engine.events import ObserverGroup, RunChanged, RunObserver
+from ..engine.events import NoOpObserver, ObserverGroup, RunChanged, RunObserver
 from ..engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
 from ..engine.logs import step_log_path
 from ..engine.model import RunState, StepExecutor, StepState
@@ -88,7 +88,7 @@ class RunService:
         self.pipelines, self.store, self.executor = pipelines, store, executor
         self.parallelism = parallelism
         self.data_dir = data_dir
-        self.observer = observer or ObserverGroup([])
+        self.observer = observer or NoOpObserver()
         self._active: dict[str, ActiveRun] = {}  # by pipeline uuid
         self._executor_started: asyncio.Task[None] | None = None
         aborted = store.abort_unfinished(RESTART_REASON)
@@ -191,13 +191,6 @@ class RunService:
         for active in self._active.values():
             if active.runner.run_id == run_id:
                 active.runner.cancel()
-        return self.get(run_id)
-
-    async def wait(self, run_id: str) -> dict[str, Any]:
-        """Wait until a run has finished (it may already have)."""
-        for active in list(self._active.values()):
-            if active.runner.run_id == run_id:
-                await asyncio.shield(active.task)
         return self.get(run_id)
 
     def step_log(self, run_id: str, step_uuid: str, offset: int = 0) -> str:
