@@ -105,6 +105,9 @@ class StepLauncher:
             title=step.title,
             file=step.file,
             kernel_name=step.kernel_name,
+            environment=step.environment,
+            project_dir=layout.project_dir,
+            data_dir=layout.data_dir,
             env=step_environment(
                 project_dir=layout.project_dir,
                 pipeline_path=layout.pipeline_file.relative_to(layout.project_dir).as_posix(),

@@ -50,6 +50,12 @@ class StepTask:
     """For notebooks: the kernel to use; None means the notebook's own kernelspec."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Variables added to the step's environment (who the step is, where data lives)."""
+    environment: str = ""
+    """The uuid of the step's environment (see `jupyter_orchest.environments`); empty: none."""
+    project_dir: Path | None = None
+    """The project the step belongs to, absolute; its environments live there."""
+    data_dir: Path | None = None
+    """The run's data folder (Orchest's /data), absolute."""
 
     @property
     def working_dir(self) -> Path:

@@ -26,6 +26,8 @@ class PlannedStep:
     """As written in the pipeline file: relative to the pipeline's folder."""
     file: Path
     kernel_name: str | None
+    environment: str
+    """The uuid of the environment the step runs in, as written; empty when it names none."""
     parents: tuple[str, ...]
     """Parents that are part of this run; others keep the outputs of their last run."""
     children: tuple[str, ...]
@@ -74,6 +76,7 @@ def plan_run(
                 file_path=steps[uuid]["file_path"],
                 file=pipeline_file.parent / steps[uuid]["file_path"],
                 kernel_name=(steps[uuid].get("kernel") or {}).get("name") or None,
+                environment=steps[uuid].get("environment") or "",
                 parents=tuple(p for p in graph.parents(uuid) if p in in_run),
                 children=tuple(c for c in graph.children(uuid) if c in in_run),
             )
