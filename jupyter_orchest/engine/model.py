@@ -53,7 +53,10 @@ class StepTask:
     environment: str = ""
     """The uuid of the step's environment (see `jupyter_orchest.environments`); empty: none."""
     project_dir: Path | None = None
-    """The project the step belongs to, absolute; its environments live there."""
+    """The project folder the step runs in, absolute (for a job's run: the run's own copy)."""
+    environments_project_dir: Path | None = None
+    """The project whose environments (definitions and builds) the step uses; `project_dir`
+    when None. A job's runs use the environments of the project they were copied from."""
     data_dir: Path | None = None
     """The run's data folder (Orchest's /data), absolute."""
 
