@@ -33,12 +33,21 @@ class RunLayout:
     data_dir: Path
     run_dir: Path
     """This run's own files: its parameters and its step logs."""
+    environments_project_dir: Path | None = None
+    """Whose environments the steps use, when not `project_dir`'s (see StepTask)."""
 
     @classmethod
     def interactive(
-        cls, project_dir: Path, pipeline_file: Path, pipeline_uuid: str, run_id: str, data_dir: Path
+        cls,
+        project_dir: Path,
+        pipeline_file: Path,
+        pipeline_uuid: str,
+        run_id: str,
+        data_dir: Path,
+        environments_project_dir: Path | None = None,
     ) -> "RunLayout":
-        # Orchest's layout, so that outputs of earlier runs are found by later ones.
+        """Orchest's layout, so that outputs of earlier runs are found by later ones. A job's
+        run is laid out the same way in its own copy of the project."""
         outputs_dir = Path(interactive_outputs_dir(project_dir, pipeline_uuid))
         return cls(
             project_dir=project_dir,
@@ -48,6 +57,7 @@ class RunLayout:
             outputs_dir=outputs_dir,
             data_dir=data_dir,
             run_dir=outputs_dir.parent / "runs" / run_id,
+            environments_project_dir=environments_project_dir,
         )
 
     @property
@@ -92,8 +102,11 @@ def check_overrides(definition: dict[str, Any], overrides: object) -> dict[str, 
 class StepLauncher:
     """Builds the executor's task for each step of one run, and prepares its folders."""
 
-    def __init__(self, layout: RunLayout, parameters: dict[str, Any]) -> None:
+    def __init__(
+        self, layout: RunLayout, parameters: dict[str, Any], extra_env: dict[str, str]
+    ) -> None:
         self.layout = layout
+        self.extra_env = extra_env
         layout.run_dir.mkdir(parents=True, exist_ok=True)
         write_parameters_file(layout.parameters_file, parameters["pipeline"], parameters["steps"])
 
@@ -107,8 +120,11 @@ class StepLauncher:
             kernel_name=step.kernel_name,
             environment=step.environment,
             project_dir=layout.project_dir,
+            environments_project_dir=layout.environments_project_dir,
             data_dir=layout.data_dir,
-            env=step_environment(
+            # The user's variables first, so that none can replace what the SDK relies on.
+            env=self.extra_env
+            | step_environment(
                 project_dir=layout.project_dir,
                 pipeline_path=layout.pipeline_file.relative_to(layout.project_dir).as_posix(),
                 pipeline_uuid=layout.pipeline_uuid,
@@ -148,9 +164,12 @@ def prepare_run(
     parallelism: int,
     overrides: dict[str, Any] | None = None,
     fail_fast: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> PipelineRunner:
-    """A runner for one run, with its parameters written and its step logs kept on disk."""
-    launcher = StepLauncher(layout, effective_parameters(definition, overrides))
+    """A runner for one run, with its parameters written and its step logs kept on disk;
+    `extra_env`: variables for every step (e.g. a job's)."""
+    parameters = effective_parameters(definition, overrides)
+    launcher = StepLauncher(layout, parameters, extra_env or {})
     return PipelineRunner(
         run_id=layout.run_id,
         pipeline_uuid=layout.pipeline_uuid,

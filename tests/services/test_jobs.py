@@ -1,0 +1,241 @@
+"""Jobs with real runs: real scripts in real processes, the real SQLite store."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from jupyter_orchest.engine.events import NoOpObserver
+from jupyter_orchest.engine.executors import LocalExecutor
+from jupyter_orchest.services.errors import BadRequest, Conflict
+from jupyter_orchest.services.jobs import JobService, JobSettings
+from jupyter_orchest.services.pipelines import PipelineService
+from jupyter_orchest.store import RunStore
+from jupyter_orchest.store.database import sqlite_url
+from support import make_step, pipeline_writer
+
+T = TypeVar("T")
+
+# A script step that writes the parameters it saw where the test can read them.
+RECORD = """\
+import json, orchest
+with open("seen.json", "w") as file:
+    seen = {"alpha": orchest.get_pipeline_param("alpha"), "n": orchest.get_step_param("n")}
+    json.dump(seen, file)
+print("alpha", orchest.get_pipeline_param("alpha"))
+"""
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 12, 0, 30, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    (project / ".orchest").mkdir(parents=True)
+    pipeline_writer(project)(
+        [make_step("record", "record.py", [], parameters={"n": 1})],
+        {"record.py": RECORD},
+        parameters={"alpha": 0.1},
+    )
+    return tmp_path
+
+
+def with_jobs(
+    root: Path, clock: Clock, test: Callable[[JobService], Awaitable[T]], **settings: Any
+) -> T:
+    async def main() -> T:
+        store = RunStore(sqlite_url(root / "orchest.db"))
+        async with LocalExecutor(pool_size=0, standby_kernels=0) as executor:
+            jobs = JobService(
+                PipelineService(root),
+                store,
+                executor,
+                JobSettings(
+                    **{
+                        "data_dir": None,
+                        "parallelism": 2,
+                        "max_runs_per_job": 20,
+                        "max_concurrent_runs": 3,
+                        **settings,
+                    }
+                ),
+                NoOpObserver(),
+                clock,
+            )
+            try:
+                return await test(jobs)
+            finally:
+                await jobs.shutdown()
+
+    return asyncio.run(main())
+
+
+async def until_finished(jobs: JobService, job_id: str, runs: int) -> dict[str, Any]:
+    for _ in range(1200):
+        job = jobs.get(job_id)
+        states = [run["state"] for run in job["runs"]]
+        if len(states) >= runs and all(s in ("SUCCESS", "FAILURE", "ABORTED") for s in states):
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the job's runs did not finish: {jobs.get(job_id)}")
+
+
+def seen(root: Path, job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        json.loads((root / run["folder"] / "seen.json").read_text())
+        for run in sorted(job["runs"], key=lambda run: run["number"])
+    ]
+
+
+def test_a_two_by_three_grid_runs_six_times_each_with_its_parameters(root: Path) -> None:
+    async def test(jobs: JobService) -> dict[str, Any]:
+        job = jobs.create(
+            {
+                "pipeline_path": "project/test.orchest",
+                "name": "sweep",
+                "parameters": {
+                    "pipeline": {"alpha": [0.1, 0.2]},
+                    "steps": {"record": {"n": [1, 2, 3]}},
+                },
+            }
+        )
+        return await until_finished(jobs, job["id"], 6)
+
+    job = with_jobs(root, Clock(), test)
+
+    assert job["status"] == "SUCCESS"
+    assert [run["state"] for run in job["runs"]] == ["SUCCESS"] * 6
+    assert seen(root, job) == [{"alpha": alpha, "n": n} for alpha in (0.1, 0.2) for n in (1, 2, 3)]
+    # The user's own files are never touched by a job.
+    assert not (root / "project" / "seen.json").exists()
+    definition = json.loads((root / "project" / "test.orchest").read_text())
+    assert definition["parameters"] == {"alpha": 0.1}
+
+
+def test_a_schedule_fires_on_time_once_per_slot_and_once_after_downtime(root: Path) -> None:
+    clock = Clock()
+
+    async def test(jobs: JobService) -> list[dict[str, Any]]:
+        job = jobs.create(
+            {"pipeline_path": "project/test.orchest", "cron": "* * * * *", "timezone": "UTC"}
+        )
+        assert job["status"] == "PENDING" and job["runs"] == []
+        assert job["next_fire_at"] == "2026-11-22T12:01:00+00:00"
+        jobs.tick()  # not due yet
+        clock.now += timedelta(seconds=30)  # 12:01:00, the first slot
+        jobs.tick()
+        jobs.tick()  # the same slot again: nothing more
+        first = await until_finished(jobs, job["id"], 1)
+        clock.now += timedelta(hours=2, seconds=15)  # the server was down two hours
+        jobs.tick()
+        jobs.tick()
+        second = await until_finished(jobs, job["id"], 2)
+        return [first, second]
+
+    first, second = with_jobs(root, clock, test)
+
+    assert [run["slot"] for run in first["runs"]] == ["2026-11-22T12:01:00+00:00"]
+    assert first["status"] == "STARTED"
+    assert [run["slot"] for run in second["runs"]] == [
+        "2026-11-22T12:01:00+00:00",
+        "2026-11-22T14:01:00+00:00",
+    ]
+    assert second["next_fire_at"] == "2026-11-22T14:02:00+00:00"
+
+
+def test_a_schedule_survives_a_restart_of_the_server(root: Path) -> None:
+    clock = Clock()
+
+    async def create(jobs: JobService) -> str:
+        job = jobs.create({"pipeline_path": "project/test.orchest", "cron": "*/5 * * * *"})
+        return str(job["id"])
+
+    job_id = with_jobs(root, clock, create)
+    clock.now += timedelta(minutes=12)  # down over two slots: 12:05 and 12:10
+
+    async def after_restart(jobs: JobService) -> dict[str, Any]:
+        jobs.tick()
+        return await until_finished(jobs, job_id, 1)
+
+    job = with_jobs(root, clock, after_restart)
+
+    assert [run["slot"] for run in job["runs"]] == ["2026-11-22T12:10:00+00:00"]
+    assert job["next_fire_at"] == "2026-11-22T12:15:00+00:00"
+
+
+def test_pause_resume_and_cancel(root: Path) -> None:
+    clock = Clock()
+
+    async def test(jobs: JobService) -> None:
+        job_id = jobs.create({"pipeline_path": "project/test.orchest", "cron": "0 * * * *"})["id"]
+        assert jobs.pause(job_id)["status"] == "PAUSED"
+        clock.now += timedelta(hours=3)
+        jobs.tick()
+        assert jobs.get(job_id)["runs"] == []  # paused jobs make no runs
+        resumed = jobs.resume(job_id)
+        assert resumed["status"] == "PENDING"
+        assert resumed["next_fire_at"] == "2026-11-22T16:00:00+00:00"  # missed slots skipped
+        cancelled = jobs.cancel(job_id)
+        assert cancelled["status"] == "ABORTED" and cancelled["next_fire_at"] is None
+        with pytest.raises(Conflict):
+            jobs.resume(job_id)
+
+    with_jobs(root, clock, test)
+
+
+def test_retention_removes_the_oldest_runs_and_their_folders(root: Path) -> None:
+    async def test(jobs: JobService) -> dict[str, Any]:
+        job = jobs.create(
+            {
+                "pipeline_path": "project/test.orchest",
+                "parameters": {"pipeline": {"alpha": [1, 2, 3, 4]}},
+                "max_retained_runs": 2,
+            }
+        )
+        await until_finished(jobs, job["id"], 2)
+        while len(jobs._tasks):  # retention runs as each run ends
+            await asyncio.sleep(0.05)
+        return jobs.get(job["id"])
+
+    job = with_jobs(root, Clock(), test, max_concurrent_runs=1)
+
+    assert [run["number"] for run in job["runs"]] == [2, 3]
+    runs_folder = root / job["runs"][0]["folder"]
+    assert sorted(path.name for path in runs_folder.parent.iterdir()) == sorted(
+        run["id"] for run in job["runs"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"cron": "every minute"}, "not a valid cron schedule"),
+        ({"parameters": {"pipeline": {"alpha": 0.3}}}, "must be a list"),
+        ({"parameters": {"pipeline": {"alpha": list(range(30))}}}, "more than the limit of 20"),
+        ({"env_variables": {"1X": "a"}}, "Not valid variable names: 1X"),
+        ({"start_at": "tomorrow"}, "date and time with its offset"),
+        ({"max_retained_runs": -1}, "whole number"),
+    ],
+)
+def test_bad_jobs_are_refused_before_anything_is_made(
+    root: Path, body: dict[str, Any], message: str
+) -> None:
+    async def test(jobs: JobService) -> list[dict[str, Any]]:
+        with pytest.raises(BadRequest, match=message):
+            jobs.create({"pipeline_path": "project/test.orchest", **body})
+        return jobs.list()
+
+    assert with_jobs(root, Clock(), test) == []
+    assert not (root / "project" / ".orchest" / "jobs").exists()
