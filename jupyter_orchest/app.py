@@ -1,7 +1,9 @@
 """The Jupyter server extension: configuration and wiring."""
 
+import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
@@ -10,6 +12,7 @@ from traitlets import Float, Int, Unicode, default
 from .engine.executors import LocalExecutor
 from .handlers import api_routes
 from .services.events import EventHub
+from .services.jobs import JobService, JobSettings
 from .services.pipelines import PipelineService
 from .services.runs import RunService
 from .store import RunStore
@@ -49,25 +52,62 @@ class OrchestApp(ExtensionApp):
         3.0, help="Seconds a cancelled step gets to stop after an interrupt, before it is killed."
     ).tag(config=True)
 
+    max_job_runs = Int(
+        1000, help="The most runs a job may make at once (its grid's size, less exclusions)."
+    ).tag(config=True)
+
+    max_concurrent_job_runs = Int(
+        2, help="Runs of jobs that execute at the same time, over all jobs."
+    ).tag(config=True)
+
+    scheduler_interval = Float(
+        5.0, help="Seconds between checks for scheduled jobs that are due."
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set before extensions initialize
         root_dir = Path(self.serverapp.root_dir).expanduser().resolve()
         pipelines = PipelineService(root_dir)
         events = EventHub()
+        store = RunStore(self.database_url)
+        executor = LocalExecutor(grace_period=self.kernel_grace_period)
+        data_dir = Path(self.data_dir).expanduser().resolve() if self.data_dir else None
         self.runs = RunService(
             pipelines,
-            RunStore(self.database_url),
-            LocalExecutor(grace_period=self.kernel_grace_period),
+            store,
+            executor,
             parallelism=self.max_parallel_steps,
-            data_dir=Path(self.data_dir).expanduser().resolve() if self.data_dir else None,
+            data_dir=data_dir,
             observer=events,
         )
+        self.jobs = JobService(
+            pipelines,
+            store,
+            executor,
+            JobSettings(
+                data_dir=data_dir,
+                parallelism=self.max_parallel_steps,
+                max_runs_per_job=self.max_job_runs,
+                max_concurrent_runs=self.max_concurrent_job_runs,
+            ),
+            events,
+        )
+        self._scheduler: asyncio.Task[None] | None = None
         self.settings.update(
-            orchest_pipelines=pipelines, orchest_runs=self.runs, orchest_events=events
+            orchest_pipelines=pipelines,
+            orchest_runs=self.runs,
+            orchest_jobs=self.jobs,
+            orchest_events=events,
         )
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_routes())
 
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        self._scheduler = asyncio.ensure_future(self.jobs.run_scheduler(self.scheduler_interval))
+
     async def stop_extension(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+        await self.jobs.shutdown()
         await self.runs.shutdown()

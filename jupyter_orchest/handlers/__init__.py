@@ -3,6 +3,14 @@
 from typing import Any
 
 from .events import EventsHandler
+from .jobs import (
+    JobActionHandler,
+    JobCollectionHandler,
+    JobHandler,
+    JobRunFileHandler,
+    JobRunRestoreHandler,
+    SchedulePreviewHandler,
+)
 from .pipelines import PipelineCollectionHandler, PipelineHandler
 from .runs import RunCancelHandler, RunCollectionHandler, RunHandler, StepLogHandler
 
@@ -18,5 +26,17 @@ def api_routes() -> list[tuple[str, Any]]:
         (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)", RunHandler),
         (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/cancel", RunCancelHandler),
         (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/steps/(?P<step_uuid>[\w-]+)/log", StepLogHandler),
+        (rf"/{API_PREFIX}/jobs", JobCollectionHandler),
+        (rf"/{API_PREFIX}/jobs/(?P<job_id>\w+)", JobHandler),
+        (
+            rf"/{API_PREFIX}/jobs/(?P<job_id>\w+)/(?P<action>start|pause|resume|cancel)",
+            JobActionHandler,
+        ),
+        (
+            rf"/{API_PREFIX}/jobs/(?P<job_id>\w+)/runs/(?P<run_id>\w+)/files/(?P<path>.+)",
+            JobRunFileHandler,
+        ),
+        (rf"/{API_PREFIX}/jobs/(?P<job_id>\w+)/runs/(?P<run_id>\w+)/restore", JobRunRestoreHandler),
+        (rf"/{API_PREFIX}/schedules/preview", SchedulePreviewHandler),
         (rf"/{API_PREFIX}/events", EventsHandler),
     ]

@@ -100,7 +100,7 @@ class JobService:
 
     # Creating and changing jobs
 
-    def create(self, body: object) -> dict[str, Any]:
+    async def create(self, body: object) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadRequest("Send the job as a JSON object.")
         pipeline_path = body.get("pipeline_path")
@@ -133,7 +133,9 @@ class JobService:
         job_id = uuid.uuid4().hex
         folder = project_dir / ".orchest" / "jobs" / definition["uuid"] / job_id
         try:
-            take_snapshot(project_dir, folder / "snapshot", excluded=[self._data_dir(project_dir)])
+            await asyncio.to_thread(
+                take_snapshot, project_dir, folder / "snapshot", [self._data_dir(project_dir)]
+            )
         except SnapshotError as error:
             shutil.rmtree(folder, ignore_errors=True)
             raise StorageError(str(error)) from None
@@ -257,6 +259,31 @@ class JobService:
             if not isinstance(pipeline_uuid, str):
                 return []
         return [_job_summary(job) for job in self.store.list_jobs(pipeline_uuid)]
+
+    def run_file(self, job_id: str, run_id: str, path: str) -> Path:
+        """A file of one of the job's runs (e.g. a notebook with the outputs that run wrote)."""
+        folder = self._run_folder(job_id, run_id)
+        file = (folder / path).resolve()
+        if not file.is_relative_to(folder.resolve()) or not file.is_file():
+            raise NotFound(f"Run '{run_id}' has no file '{path}'.")
+        return file
+
+    async def restore(self, job_id: str, run_id: str, destination: object) -> dict[str, str]:
+        """Copy a run's files, as the run left them, into a new folder of the workspace, where
+        they make an editable project again."""
+        if not isinstance(destination, str) or not destination.strip("/"):
+            raise BadRequest("`folder` must name a new folder, relative to the server's root.")
+        target = (self.pipelines.root_dir / destination.strip("/")).resolve()
+        if not target.is_relative_to(self.pipelines.root_dir.resolve()):
+            raise BadRequest("`folder` must stay inside the server's root folder.")
+        if target.exists():
+            raise Conflict(f"'{destination}' exists already: choose a new folder.")
+        source = self._run_folder(job_id, run_id)
+        try:
+            await asyncio.to_thread(take_snapshot, source, target)
+        except SnapshotError as error:
+            raise StorageError(str(error)) from None
+        return {"folder": self._api_path(target)}
 
     # The scheduler
 
@@ -426,6 +453,12 @@ class JobService:
             self.store.remove_runs([run.id for _, run in surplus])
             for job_run, _ in surplus:
                 shutil.rmtree(job_run.folder, ignore_errors=True)
+
+    def _run_folder(self, job_id: str, run_id: str) -> Path:
+        for job_run, _ in self.store.job_runs(self._job(job_id).id):
+            if job_run.run_id == run_id:
+                return Path(job_run.folder)
+        raise NotFound(f"Job '{job_id}' has no run '{run_id}'.")
 
     def _job(self, job_id: str) -> JobRecord:
         job = self.store.get_job(job_id)

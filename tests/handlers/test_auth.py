@@ -23,7 +23,13 @@ def extension_routes(serverapp: Any) -> list[tuple[str, type[RequestHandler]]]:
     return routes
 
 
-SAMPLES = {"path": "some/pipeline.orchest", "run_id": "abc123", "step_uuid": "step-1"}
+SAMPLES = {
+    "path": "some/pipeline.orchest",
+    "run_id": "abc123",
+    "step_uuid": "step-1",
+    "job_id": "def456",
+    "action": "cancel",
+}
 
 
 def sample_url(pattern: str) -> str:

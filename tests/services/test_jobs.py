@@ -11,7 +11,7 @@ import pytest
 
 from jupyter_orchest.engine.events import NoOpObserver
 from jupyter_orchest.engine.executors import LocalExecutor
-from jupyter_orchest.services.errors import BadRequest, Conflict
+from jupyter_orchest.services.errors import BadRequest, Conflict, NotFound
 from jupyter_orchest.services.jobs import JobService, JobSettings
 from jupyter_orchest.services.pipelines import PipelineService
 from jupyter_orchest.store import RunStore
@@ -101,7 +101,7 @@ def seen(root: Path, job: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_a_two_by_three_grid_runs_six_times_each_with_its_parameters(root: Path) -> None:
     async def test(jobs: JobService) -> dict[str, Any]:
-        job = jobs.create(
+        job = await jobs.create(
             {
                 "pipeline_path": "project/test.orchest",
                 "name": "sweep",
@@ -128,7 +128,7 @@ def test_a_schedule_fires_on_time_once_per_slot_and_once_after_downtime(root: Pa
     clock = Clock()
 
     async def test(jobs: JobService) -> list[dict[str, Any]]:
-        job = jobs.create(
+        job = await jobs.create(
             {"pipeline_path": "project/test.orchest", "cron": "* * * * *", "timezone": "UTC"}
         )
         assert job["status"] == "PENDING" and job["runs"] == []
@@ -159,7 +159,7 @@ def test_a_schedule_survives_a_restart_of_the_server(root: Path) -> None:
     clock = Clock()
 
     async def create(jobs: JobService) -> str:
-        job = jobs.create({"pipeline_path": "project/test.orchest", "cron": "*/5 * * * *"})
+        job = await jobs.create({"pipeline_path": "project/test.orchest", "cron": "*/5 * * * *"})
         return str(job["id"])
 
     job_id = with_jobs(root, clock, create)
@@ -179,7 +179,8 @@ def test_pause_resume_and_cancel(root: Path) -> None:
     clock = Clock()
 
     async def test(jobs: JobService) -> None:
-        job_id = jobs.create({"pipeline_path": "project/test.orchest", "cron": "0 * * * *"})["id"]
+        job = await jobs.create({"pipeline_path": "project/test.orchest", "cron": "0 * * * *"})
+        job_id = job["id"]
         assert jobs.pause(job_id)["status"] == "PAUSED"
         clock.now += timedelta(hours=3)
         jobs.tick()
@@ -197,7 +198,7 @@ def test_pause_resume_and_cancel(root: Path) -> None:
 
 def test_retention_removes_the_oldest_runs_and_their_folders(root: Path) -> None:
     async def test(jobs: JobService) -> dict[str, Any]:
-        job = jobs.create(
+        job = await jobs.create(
             {
                 "pipeline_path": "project/test.orchest",
                 "parameters": {"pipeline": {"alpha": [1, 2, 3, 4]}},
@@ -234,8 +235,31 @@ def test_bad_jobs_are_refused_before_anything_is_made(
 ) -> None:
     async def test(jobs: JobService) -> list[dict[str, Any]]:
         with pytest.raises(BadRequest, match=message):
-            jobs.create({"pipeline_path": "project/test.orchest", **body})
+            await jobs.create({"pipeline_path": "project/test.orchest", **body})
         return jobs.list()
 
     assert with_jobs(root, Clock(), test) == []
     assert not (root / "project" / ".orchest" / "jobs").exists()
+
+
+def test_a_past_run_can_be_read_and_turned_back_into_an_editable_project(root: Path) -> None:
+    async def test(jobs: JobService) -> tuple[Path, dict[str, str]]:
+        job = await jobs.create(
+            {"pipeline_path": "project/test.orchest", "parameters": {"pipeline": {"alpha": [7]}}}
+        )
+        run = (await until_finished(jobs, job["id"], 1))["runs"][0]
+        with pytest.raises(NotFound):
+            jobs.run_file(job["id"], run["id"], "../../../../test.orchest")
+        with pytest.raises(Conflict):
+            await jobs.restore(job["id"], run["id"], "project")
+        return jobs.run_file(job["id"], run["id"], "seen.json"), await jobs.restore(
+            job["id"], run["id"], "restored"
+        )
+
+    seen_file, restored = with_jobs(root, Clock(), test)
+
+    assert json.loads(seen_file.read_text()) == {"alpha": 7, "n": 1}
+    assert restored == {"folder": "restored"}
+    definition = json.loads((root / "restored" / "test.orchest").read_text())
+    assert definition["parameters"] == {"alpha": 7}
+    assert not (root / "restored" / ".orchest" / "pipelines").exists()
