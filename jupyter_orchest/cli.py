@@ -1,4 +1,5 @@
-"""`jupyter orchest`: run pipelines from a terminal, without a server (for CI and cron).
+"""`jupyter orchest`: run pipelines from a terminal, without a server (for CI and cron), and
+manage the jobs of a running server.
 
 Imports stay lean: no Jupyter server stack is loaded to run a pipeline.
 """
@@ -20,6 +21,7 @@ from .engine.launch import RunLayout, check_overrides, parallelism_for, prepare_
 from .engine.model import RunState, StepExecutor, StepState
 from .engine.orchestrator import PipelineRunner
 from .engine.planning import RunType, plan_run
+from .jobs.cli import JobCommandError, add_job_commands, run_job_command
 from .pipeline import (
     PipelineValidationError,
     folder_in_project,
@@ -214,16 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fail-fast", action="store_true", help="abort everything on a failure")
     run.add_argument("--parallelism", type=int, help="steps run at once (default: CPUs)")
     run.add_argument("--data-dir", help="the steps' data folder (default: <project>/data)")
+    add_job_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "job":
+            return run_job_command(args, sys.stdout)
         return asyncio.run(run_pipeline(args, sys.stdout))
     except PipelineValidationError as error:
         print(error, file=sys.stderr)
-    except UsageError as error:
+    except (UsageError, JobCommandError) as error:
         print(f"error: {error}", file=sys.stderr)
     return 2
 
