@@ -6,6 +6,7 @@ from .events import EventsHandler
 from .jobs import (
     JobActionHandler,
     JobCollectionHandler,
+    JobDefaultsHandler,
     JobHandler,
     JobRunFileHandler,
     JobRunRestoreHandler,
@@ -27,6 +28,7 @@ def api_routes() -> list[tuple[str, Any]]:
         (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/cancel", RunCancelHandler),
         (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/steps/(?P<step_uuid>[\w-]+)/log", StepLogHandler),
         (rf"/{API_PREFIX}/jobs", JobCollectionHandler),
+        (rf"/{API_PREFIX}/job-defaults", JobDefaultsHandler),
         (rf"/{API_PREFIX}/jobs/(?P<job_id>\w+)", JobHandler),
         (
             rf"/{API_PREFIX}/jobs/(?P<job_id>\w+)/(?P<action>start|pause|resume|cancel)",

@@ -1,6 +1,7 @@
 """REST resources for jobs: `/orchest/api/jobs[/<id>[/start | /pause | /resume | /cancel |
-/runs/<run id>/files/<path> | /runs/<run id>/restore]]`, and `/orchest/api/schedules/preview`
-for the next slots of a cron schedule while the user types it."""
+/runs/<run id>/files/<path> | /runs/<run id>/restore]]`, and `/orchest/api/job-defaults`
+for what a new job starts from, and `/orchest/api/schedules/preview` for the next slots of a
+cron schedule while the user types it."""
 
 import mimetypes
 from datetime import datetime
@@ -31,6 +32,17 @@ class JobCollectionHandler(JobsResource):
         job = await self.jobs.create(self.json_object_body())
         self.set_status(201)
         self.finish(job)
+
+
+class JobDefaultsHandler(JobsResource):
+    """GET ?pipeline=...: what a new job of the pipeline starts from."""
+
+    @api_method
+    async def get(self) -> None:
+        pipeline = self.get_query_argument("pipeline", None)
+        if pipeline is None:
+            raise BadRequest("Name the pipeline file as `pipeline`.")
+        self.finish(self.jobs.defaults(pipeline))
 
 
 class JobHandler(JobsResource):

@@ -165,6 +165,18 @@ class JobService:
         self.tick()
         return self.get(job_id)
 
+    def defaults(self, pipeline_path: str) -> dict[str, Any]:
+        """What the form for a new job of this pipeline starts from: the pipeline's name and
+        its grid (current values, or the lists of its parameters file)."""
+        pipeline = self.pipelines.read(pipeline_path)
+        if pipeline.definition is None or pipeline.issues:
+            raise PipelineValidationError(pipeline.issues)
+        try:
+            grid = default_grid(pipeline.definition, self.pipelines.root_dir / pipeline.path)
+        except GridError as error:
+            raise BadRequest(str(error)) from None
+        return {"name": pipeline.definition.get("name") or "Job", "parameters": grid}
+
     def start(self, job_id: str) -> dict[str, Any]:
         """Start a draft."""
         job = self._job(job_id)

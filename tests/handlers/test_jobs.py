@@ -116,3 +116,21 @@ async def test_the_schedule_preview_shows_the_next_slots_in_the_schedules_zone(
     assert all(slot.endswith("T06:30:00+09:00") for slot in body["next"])
     status, body = await api("GET", "schedules", "preview", params={"cron": "nope"})
     assert status == 400 and "not a valid cron schedule" in body["message"]
+
+
+async def test_a_new_job_starts_from_the_pipelines_parameters_file(
+    api: ApiCall, jp_root_dir: Path
+) -> None:
+    project = jp_root_dir / "quickstart"
+    shutil.copytree(EXAMPLE_PROJECT, project)
+    (project / "quickstart.parameters.json").write_text(
+        json.dumps({"pipeline_parameters": {"n_rows": [10, 1000]}})
+    )
+
+    status, defaults = await api(
+        "GET", "job-defaults", params={"pipeline": "quickstart/quickstart.orchest"}
+    )
+
+    assert status == 200 and defaults["name"] == "Quickstart"
+    assert defaults["parameters"]["pipeline"] == {"n_rows": [10, 1000]}
+    assert defaults["parameters"]["steps"][CLEAN] == {"low": [5], "high": [35]}
