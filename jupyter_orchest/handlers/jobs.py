@@ -52,7 +52,7 @@ class JobHandler(JobsResource):
 
     @api_method
     async def delete(self, job_id: str) -> None:
-        self.jobs.delete(job_id)
+        await self.jobs.delete(job_id)
         self.set_status(204)
         self.finish()
 

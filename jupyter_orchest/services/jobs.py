@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 JOB_RUN_TYPE = "job"
 """The run type of a job's runs in the runs table (they always run every step)."""
 _JUST_BEFORE = timedelta(microseconds=1)
+MIN_SCHEDULER_WAIT = 0.05
+"""Seconds; slots are minutes apart, and a clock a little behind must not make a busy loop."""
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -92,7 +94,8 @@ class JobService:
         self.settings, self.observer, self.clock = settings, observer, clock
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._active: dict[str, PipelineRunner] = {}  # by run id
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}
+        """Runs waiting or running, with their job's id."""
         self._executor_started: asyncio.Task[None] | None = None
         for job in self.store.list_jobs():  # runs in flight at a stop were aborted meanwhile
             if job.status == JobStatus.STARTED and not job.cron:
@@ -227,16 +230,21 @@ class JobService:
                 runner.cancel()
         return self.get(job_id)
 
-    def delete(self, job_id: str) -> None:
-        """Cancel the job and remove it with its runs and their folders."""
+    async def delete(self, job_id: str) -> None:
+        """Cancel the job, wait for its runs to stop, and remove it with its runs and their
+        folders."""
         job = self._job(job_id)
-        active = [run.id for _, run in self.store.job_runs(job_id) if run.id in self._active]
-        if active:
-            self.cancel(job_id)
-            raise Conflict("The job's runs are stopping: delete it again once they have.")
+        self.cancel(job_id)
+        await self.wait_for_runs(job_id)
         self.store.remove_runs([run.id for _, run in self.store.job_runs(job_id)])
         self.store.delete_job(job_id)
         shutil.rmtree(job.folder, ignore_errors=True)
+
+    async def wait_for_runs(self, job_id: str | None = None) -> None:
+        """Return once the runs made so far (of one job, or of all) have ended and been
+        cleaned up after."""
+        running = [task for task, owner in self._tasks.items() if job_id in (None, owner)]
+        await asyncio.gather(*running, return_exceptions=True)
 
     # Reading
 
@@ -312,14 +320,20 @@ class JobService:
                 slot, following = job.next_fire_at, None
             self._fire(job, slot, following)
 
-    async def run_scheduler(self, interval: float = 1.0) -> None:
-        """Check for due jobs every `interval` seconds until cancelled."""
+    async def run_scheduler(self, interval: float = 5.0) -> None:
+        """Make due runs until cancelled: at each job's next slot, and at least every
+        `interval` seconds (jobs created or resumed meanwhile make their runs themselves)."""
         while True:
             try:
                 self.tick()
+                jobs = self.store.scheduled_jobs(SCHEDULED)
+                coming = [job.next_fire_at for job in jobs if job.next_fire_at is not None]
             except Exception:  # a broken job must not stop the others' schedules
                 log.exception("The job scheduler failed; it goes on")
-            await asyncio.sleep(interval)
+                coming = []
+            now = self.clock()
+            wait = min([interval, *((moment - now).total_seconds() for moment in coming)])
+            await asyncio.sleep(max(wait, MIN_SCHEDULER_WAIT))
 
     async def shutdown(self) -> None:
         for runner in self._active.values():
@@ -375,8 +389,8 @@ class JobService:
             return  # this slot fired already
         for run, _, job_run in records:
             task = asyncio.ensure_future(self._execute(job, run, job_run))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[task] = job.id
+            task.add_done_callback(self._tasks.pop)
 
     async def _execute(self, job: JobRecord, run: RunRecord, job_run: JobRunRecord) -> None:
         try:

@@ -95,6 +95,14 @@ class JobStore:
         with self.sessions.begin() as session:
             session.execute(delete(JobRecord).where(JobRecord.id == job_id))
 
+    def scheduled_jobs(self, statuses: list[str]) -> list[JobRecord]:
+        """Jobs in these statuses that will make runs."""
+        query = select(JobRecord).where(
+            JobRecord.status.in_(statuses), JobRecord.next_fire_at.is_not(None)
+        )
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
     def due_jobs(self, now: datetime, statuses: list[str]) -> list[JobRecord]:
         query = select(JobRecord).where(
             JobRecord.status.in_(statuses), JobRecord.next_fire_at <= now

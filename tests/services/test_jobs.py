@@ -155,6 +155,25 @@ def test_a_schedule_fires_on_time_once_per_slot_and_once_after_downtime(root: Pa
     assert second["next_fire_at"] == "2026-11-22T14:02:00+00:00"
 
 
+def test_the_scheduler_fires_a_due_slot_by_itself(root: Path) -> None:
+    clock = Clock()
+
+    async def test(jobs: JobService) -> dict[str, Any]:
+        job = await jobs.create({"pipeline_path": "project/test.orchest", "cron": "* * * * *"})
+        scheduler = asyncio.ensure_future(jobs.run_scheduler(interval=0.05))
+        try:
+            await asyncio.sleep(0.2)
+            assert jobs.get(job["id"])["runs"] == []
+            clock.now += timedelta(seconds=30)  # the slot at 12:01 comes
+            return await until_finished(jobs, job["id"], 1)
+        finally:
+            scheduler.cancel()
+
+    job = with_jobs(root, clock, test)
+
+    assert [run["slot"] for run in job["runs"]] == ["2026-11-22T12:01:00+00:00"]
+
+
 def test_a_schedule_survives_a_restart_of_the_server(root: Path) -> None:
     clock = Clock()
 
@@ -205,9 +224,7 @@ def test_retention_removes_the_oldest_runs_and_their_folders(root: Path) -> None
                 "max_retained_runs": 2,
             }
         )
-        await until_finished(jobs, job["id"], 2)
-        while len(jobs._tasks):  # retention runs as each run ends
-            await asyncio.sleep(0.05)
+        await jobs.wait_for_runs(job["id"])
         return jobs.get(job["id"])
 
     job = with_jobs(root, Clock(), test, max_concurrent_runs=1)
