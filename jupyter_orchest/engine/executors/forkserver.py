@@ -60,7 +60,14 @@ def fork_python(spec: KernelSpec) -> str | None:
 
 
 class ForkServer:
-    """One fork server process, for one Python."""
+    """One fork server process, for one Python.
+
+    Subclasses may start it some other way (e.g. inside a container) by overriding `command`;
+    whatever runs must speak `_forkserver_main`'s protocol on its stdin and stdout, and report
+    pids this process can signal."""
+
+    ended = "its fork server exited"
+    """How a kernel ended when its fork server went away, in words for the user."""
 
     def __init__(self, python: str, runtime_dir: Path) -> None:
         self.python = python
@@ -78,10 +85,13 @@ class ForkServer:
     def usable(self) -> bool:
         return self._reader is not None and not self._reader.done() and not self.retired
 
+    def command(self) -> list[str]:
+        """The program that runs the fork server, and its arguments."""
+        return [self.python, str(MAIN)]
+
     async def start(self, timeout: float) -> None:
         self._process = await asyncio.create_subprocess_exec(
-            self.python,
-            str(MAIN),
+            *self.command(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=self.runtime_dir,
@@ -211,7 +221,7 @@ class ForkServer:
         for pid, exited in self._exits.items():
             _kill_group(pid)
             if not exited.done():
-                exited.set_result("its fork server exited")
+                exited.set_result(self.ended)
         self._answers.clear()
         self._exits.clear()
 

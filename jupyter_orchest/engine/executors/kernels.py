@@ -89,14 +89,16 @@ def is_startup_variable(name: str) -> bool:
     return name in STARTUP_VARIABLES or name.startswith(STARTUP_PREFIXES)
 
 
-def kernel_key(name: str, spec: KernelSpec, env: Mapping[str, str]) -> KernelKey:
-    """The key of a kernel for a step with variables `env`. Variables the kernelspec sets are
-    part of it too: a kernelspec's own values win over the step's at start-up only."""
+def kernel_key(
+    name: str, spec: KernelSpec, env: Mapping[str, str], base: Mapping[str, str] = os.environ
+) -> KernelKey:
+    """The key of a kernel for a step with variables `env`, for kernels that start with the
+    environment `base`. Variables the kernelspec sets are part of it too: a kernelspec's own
+    values win over the step's at start-up only."""
     startup = {
         variable: value
         for variable, value in env.items()
-        if (is_startup_variable(variable) or variable in spec.env)
-        and os.environ.get(variable) != value
+        if (is_startup_variable(variable) or variable in spec.env) and base.get(variable) != value
     }
     return KernelKey(name, tuple(sorted(startup.items())))
 

@@ -13,6 +13,9 @@ Kernel start-up is most of a short notebook step's time, so:
 No step waits for any of that, and every step still gets a kernel of its own that ran
 nothing before: a forked or pre-started kernel looks to the step exactly like one that
 jupyter_client would have started for it.
+
+Executors whose kernels run elsewhere (in a container: see `environments.docker`) reuse all
+of this by overriding `_kernel_key`, `_kernel_place`, `_kernel_environ` and `_start_kernel`.
 """
 
 import asyncio
@@ -224,7 +227,7 @@ class LocalExecutor:
             self._expected.pop(task_id, None)
             self._rebalance_pool()
             return StepResult(False, str(error))
-        key = kernel_key(name, specs[name], task.env)
+        key = self._kernel_key(name, specs[name], task)
         if task_id in self._expected and can_assign(specs[name]):
             # Still expected until it has its kernel: the pool keeps one for it meanwhile.
             self._expected[task_id].key = key
@@ -245,12 +248,13 @@ class LocalExecutor:
 
     async def _kernel_for(self, task: StepTask, key: KernelKey, spec: KernelSpec) -> Kernel:
         """A kernel for the step: one started ahead of need if there is one, else a new one."""
+        cwd, step_env = self._kernel_place(task)
         if self._pool is not None and can_assign(spec):
             # The kernelspec's own variables win over the step's, as at a kernel's start.
-            env = {name: value for name, value in task.env.items() if name not in spec.env}
+            env = {name: value for name, value in step_env.items() if name not in spec.env}
             while (kernel := await self._pool.take(key)) is not None:
                 try:
-                    await kernel.assign(task.working_dir, env, self.kernel_startup_timeout)
+                    await kernel.assign(cwd, env, self.kernel_startup_timeout)
                 except BaseException as error:
                     self._retire(kernel, kill=True)
                     if not isinstance(error, Exception):
@@ -258,16 +262,29 @@ class LocalExecutor:
                     log.info("a kernel started ahead of need was not usable: %s", error)
                     continue
                 return kernel
-        return await self._start_kernel(key, spec, task.working_dir, {**os.environ, **task.env})
+        return await self._start_kernel(key, spec, cwd, {**self._kernel_environ(), **step_env})
 
     async def _launch_ahead(self, key: KernelKey) -> Kernel:
         """Start a kernel for a step not known yet (see kernels.ASSIGN)."""
         spec = await asyncio.to_thread(self.kernel_spec_manager.get_kernel_spec, key.name)
         assignment = self._runtime() / f"assignment-{uuid.uuid4().hex}.json"
-        env = {**os.environ, **dict(key.startup_env), ASSIGNMENT_VARIABLE: str(assignment)}
+        env = {**self._kernel_environ(), **dict(key.startup_env)}
+        env[ASSIGNMENT_VARIABLE] = str(assignment)
         kernel = await self._start_kernel(key, spec, self._runtime() / "idle", env)
         kernel.assignment = assignment
         return kernel
+
+    def _kernel_key(self, name: str, spec: KernelSpec, task: StepTask) -> KernelKey:
+        """What a kernel for this step must have been started with."""
+        return kernel_key(name, spec, self._kernel_place(task)[1], self._kernel_environ())
+
+    def _kernel_place(self, task: StepTask) -> tuple[Path, Mapping[str, str]]:
+        """The step's working directory and variables, as its kernel sees them."""
+        return task.working_dir, task.env
+
+    def _kernel_environ(self) -> Mapping[str, str]:
+        """The environment a kernel starts with, before its step's variables."""
+        return os.environ
 
     async def _start_kernel(
         self, key: KernelKey, spec: KernelSpec, cwd: Path, env: Mapping[str, str]
@@ -366,7 +383,7 @@ class LocalExecutor:
                 continue  # the step will fail and say why
             expectation = self._expected.get(_task_id(task))
             if expectation is not None and can_assign(specs[name]):
-                expectation.key = kernel_key(name, specs[name], task.env)
+                expectation.key = self._kernel_key(name, specs[name], task)
         self._rebalance_pool()
 
     def _rebalance_pool(self) -> None:

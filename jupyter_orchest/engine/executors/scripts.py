@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import StepReporter, StepResult, StepTask
+from ..model import StepReporter, StepResult, StepTask, Stream
 from .kernels import describe_exit
 
 
@@ -112,37 +112,52 @@ async def run_script(
     return StepResult(False, f"{task.file.name} was {describe_exit(code)}")
 
 
-class _Script(asyncio.SubprocessProtocol):
-    """Sends what the script prints to the reporter as it comes: whole lines when it can, a
+class OutputLines:
+    """Sends what a process prints to the reporter as it comes: whole lines when it can, a
     line longer than READ_SIZE in pieces, an unfinished last line at the end. Nothing else
-    is kept, so memory stays bounded however much the script prints."""
+    is kept, so memory stays bounded however much the process prints."""
 
     def __init__(self, reporter: StepReporter) -> None:
-        loop = asyncio.get_running_loop()
         self.reporter = reporter
-        self.exited: asyncio.Future[None] = loop.create_future()
-        """Done when the script's process has exited (even if its children hold the pipes)."""
-        self.closed: asyncio.Future[None] = loop.create_future()
-        """Done when the pipes are closed and the process has exited."""
         self.decoders = {
-            fd: codecs.getincrementaldecoder("utf-8")(errors="replace") for fd in (1, 2)
+            stream: codecs.getincrementaldecoder("utf-8")(errors="replace")
+            for stream in ("stdout", "stderr")
         }
-        self.pending = {1: "", 2: ""}
+        self.pending: dict[Stream, str] = {"stdout": "", "stderr": ""}
 
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        pending = self.pending[fd] + self.decoders[fd].decode(data)
+    def feed(self, stream: Stream, data: bytes) -> None:
+        pending = self.pending[stream] + self.decoders[stream].decode(data)
         end = pending.rfind("\n") + 1
         if end == 0 and len(pending) >= READ_SIZE:
             end = len(pending)
         if end:
-            self._log(fd, pending[:end])
-        self.pending[fd] = pending[end:]
+            self.reporter.log(stream, pending[:end])
+        self.pending[stream] = pending[end:]
+
+    def close(self, stream: Stream) -> None:
+        """The stream ended: send what is left of it."""
+        rest = self.pending[stream] + self.decoders[stream].decode(b"", final=True)
+        self.pending[stream] = ""
+        if rest:
+            self.reporter.log(stream, rest)
+
+
+class _Script(asyncio.SubprocessProtocol):
+    """Follows the script's process and sends its output through `OutputLines`."""
+
+    def __init__(self, reporter: StepReporter) -> None:
+        loop = asyncio.get_running_loop()
+        self.output = OutputLines(reporter)
+        self.exited: asyncio.Future[None] = loop.create_future()
+        """Done when the script's process has exited (even if its children hold the pipes)."""
+        self.closed: asyncio.Future[None] = loop.create_future()
+        """Done when the pipes are closed and the process has exited."""
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        self.output.feed(_stream(fd), data)
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        rest = self.pending[fd] + self.decoders[fd].decode(b"", final=True)
-        self.pending[fd] = ""
-        if rest:
-            self._log(fd, rest)
+        self.output.close(_stream(fd))
 
     def process_exited(self) -> None:
         if not self.exited.done():
@@ -152,8 +167,9 @@ class _Script(asyncio.SubprocessProtocol):
         if not self.closed.done():
             self.closed.set_result(None)
 
-    def _log(self, fd: int, text: str) -> None:
-        self.reporter.log("stderr" if fd == 2 else "stdout", text)
+
+def _stream(fd: int) -> Stream:
+    return "stderr" if fd == 2 else "stdout"
 
 
 async def _end_leftovers(group: int, script: _Script) -> None:
