@@ -1,0 +1,86 @@
+"""The labels this backend puts on images and containers, and the removal of containers left
+behind by a server that died without cleaning up.
+
+Every container started here carries its owner (host name and process id) and the executor,
+build or kernel it belongs to, so that whoever started it can remove all of it, and so that a
+later server can remove what a dead one left.
+"""
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterable, Mapping
+
+from docker import DockerClient
+from docker.errors import NotFound
+
+from .engine import EngineError
+
+PREFIX = "org.jupyter-orchest."
+OWNER = PREFIX + "owner"
+"""On containers: `<host name>:<pid>` of the process that started it."""
+GROUP = PREFIX + "group"
+"""On containers: the executor, build or kernel it belongs to (a random id)."""
+ROLE = PREFIX + "role"
+"""On containers: what it is for (`build`, `kernels`, `script`, `kernel`), for humans."""
+CONTAINER_ONLY = (OWNER, GROUP, ROLE)
+"""Labels that a committed image must not keep: containers of the image would inherit them."""
+
+KIND = PREFIX + "kind"
+"""On images: `kernel-support` or `environment`."""
+BASE_IMAGE = PREFIX + "base-image"
+PROJECT = PREFIX + "project"
+PROJECT_DIR = PREFIX + "project-dir"
+ENVIRONMENT = PREFIX + "environment"
+NUMBER = PREFIX + "build-number"
+INPUTS = PREFIX + "inputs"
+"""A hash of what the image's contents follow from; equal inputs, interchangeable images."""
+GPU_SUPPORT = PREFIX + "gpu-support"
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def container_labels(group: str, role: str) -> dict[str, str]:
+    return {OWNER: owner(), GROUP: group, ROLE: role}
+
+
+def without_container_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Image labels that override what a committed container's own labels would leave."""
+    return {**labels, **dict.fromkeys(CONTAINER_ONLY, "")}
+
+
+def _owner_is_gone(value: str) -> bool:
+    host, _, pid = value.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's, or not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
+def remove_containers(client: DockerClient, ids: Iterable[str]) -> None:
+    """Force-remove containers (killing them); no error for those already gone."""
+    for container_id in ids:
+        with contextlib.suppress(NotFound):
+            client.api.remove_container(container_id, force=True)
+
+
+def containers_labelled(client: DockerClient, label: str, value: str) -> list[str]:
+    found = client.api.containers(all=True, quiet=True, filters={"label": f"{label}={value}"})
+    return [str(container["Id"]) for container in found]
+
+
+def remove_leftovers(client: DockerClient) -> None:
+    """Remove the containers of servers on this machine that are no longer running."""
+    try:
+        found = client.api.containers(all=True, filters={"label": OWNER})
+        dead = [c["Id"] for c in found if _owner_is_gone(str(c["Labels"].get(OWNER, "")))]
+        remove_containers(client, dead)
+    except EngineError:
+        pass  # best effort: the next start tries again
