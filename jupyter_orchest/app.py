@@ -2,21 +2,34 @@
 
 import asyncio
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
 from .engine.executors import LocalExecutor
+from .engine.model import StepExecutor
+from .environments.backends import CHOICES, BackendChoice, BackendSettings
+from .environments.builds import Builds
+from .environments.executor import EnvironmentExecutor
+from .environments.kernelspecs import KernelspecFolder
 from .handlers import api_routes
+from .services.environments import EnvironmentService
 from .services.events import EventHub
 from .services.jobs import JobService, JobSettings
 from .services.pipelines import PipelineService
 from .services.runs import RunService
-from .store import RunStore
-from .store.database import sqlite_url
+from .store import BuildStore, RunStore
+from .store.database import default_database_url
+
+DEFAULT_BASE_IMAGES = {
+    "orchest/base-kernel-py": "python:3.11-slim",
+    "orchest/base-kernel-r": "r-base",
+    "orchest/base-kernel-julia": "julia",
+}
 
 
 class OrchestApp(ExtensionApp):
@@ -30,9 +43,7 @@ class OrchestApp(ExtensionApp):
 
     @default("database_url")
     def _default_database_url(self) -> str:
-        folder = Path(jupyter_data_dir()) / "orchest"
-        folder.mkdir(parents=True, exist_ok=True)
-        return sqlite_url(folder / "orchest.db")
+        return default_database_url()
 
     max_parallel_steps = Int(
         help="Steps run at once in a run, unless its pipeline sets max_steps_parallelism.",
@@ -64,13 +75,48 @@ class OrchestApp(ExtensionApp):
         5.0, help="Seconds between checks for scheduled jobs that are due."
     ).tag(config=True)
 
+    environment_backend = Enum(
+        CHOICES,
+        default_value="auto",
+        help="Where steps run: 'auto' (in Docker when an engine answers, decided at first use; "
+        "else 'local'), 'docker' (each environment an image, steps in containers), 'local' "
+        "(each environment a virtual environment of its project), or 'none' (no environments: "
+        "steps run with the server's own kernels and interpreters).",
+    ).tag(config=True)
+
+    base_images = Dict(
+        value_trait=Unicode(),
+        default_value=DEFAULT_BASE_IMAGES,
+        help="The image used for each of Orchest's base images (`orchest/base-kernel-py`, "
+        "`-r`, `-julia`) when environments are built with Docker; other base images are used "
+        "as they are named.",
+    ).tag(config=True)
+
+    build_ca_bundle = Unicode(
+        "",
+        help="A CA bundle (PEM file) that Docker builds trust, e.g. a TLS-intercepting proxy's.",
+    ).tag(config=True)
+
+    build_pip_config = Unicode(
+        "", help="A pip configuration file that Docker builds use (e.g. a package index)."
+    ).tag(config=True)
+
+    build_carry_proxy = Bool(
+        False, help="Pass this server's proxy variables (HTTP_PROXY ...) to Docker builds."
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set before extensions initialize
         root_dir = Path(self.serverapp.root_dir).expanduser().resolve()
         pipelines = PipelineService(root_dir)
         events = EventHub()
         store = RunStore(self.database_url)
-        executor = LocalExecutor(grace_period=self.kernel_grace_period)
+        self.builds = self._builds(root_dir, store, events)
+        executor: StepExecutor = (
+            EnvironmentExecutor(self.builds)
+            if self.builds.backends.enabled
+            else LocalExecutor(grace_period=self.kernel_grace_period)
+        )
         data_dir = Path(self.data_dir).expanduser().resolve() if self.data_dir else None
         self.runs = RunService(
             pipelines,
@@ -97,7 +143,41 @@ class OrchestApp(ExtensionApp):
             orchest_pipelines=pipelines,
             orchest_runs=self.runs,
             orchest_jobs=self.jobs,
+            orchest_environments=EnvironmentService(pipelines, self.builds),
             orchest_events=events,
+        )
+
+    def _builds(self, root_dir: Path, store: RunStore, events: EventHub) -> Builds:
+        data = Path(jupyter_data_dir()) / "orchest"
+        settings = BackendSettings(
+            choice=self.environment_backend,
+            sdk_parent=data / "sdk",
+            runtime_dir=Path(tempfile.gettempdir()) / f"jupyter-orchest-docker-{os.getuid()}",
+            base_images=self.base_images,
+            grace_period=self.kernel_grace_period,
+            ca_bundle=Path(self.build_ca_bundle).expanduser() if self.build_ca_bundle else None,
+            pip_config=Path(self.build_pip_config).expanduser() if self.build_pip_config else None,
+            carry_proxy=self.build_carry_proxy,
+        )
+        # Each built environment's kernel appears in JupyterLab's launcher and kernel picker.
+        kernels = data / "kernels"
+        assert self.serverapp is not None
+        spec_manager = self.serverapp.kernel_spec_manager
+        if spec_manager is not None and str(kernels) not in spec_manager.kernel_dirs:
+            spec_manager.kernel_dirs = [*spec_manager.kernel_dirs, str(kernels)]
+
+        def label(project_dir: Path) -> str:
+            if project_dir.is_relative_to(root_dir):
+                relative = project_dir.relative_to(root_dir).as_posix()
+                return "" if relative == "." else relative
+            return str(project_dir)
+
+        return Builds(
+            BackendChoice(settings),
+            BuildStore(store),
+            KernelspecFolder(kernels),
+            observer=events,
+            label=label,
         )
 
     def initialize_handlers(self) -> None:
@@ -111,3 +191,4 @@ class OrchestApp(ExtensionApp):
             self._scheduler.cancel()
         await self.jobs.shutdown()
         await self.runs.shutdown()
+        await self.builds.shutdown()

@@ -9,7 +9,11 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_orchest": True}}}
+    # Steps run with the server's own kernels: tests of environments turn them on themselves.
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_orchest": True}},
+        "OrchestApp": {"environment_backend": "none"},
+    }
 
 
 ApiCall = Callable[..., Awaitable[tuple[int, Any]]]

@@ -2,6 +2,15 @@
 
 from typing import Any
 
+from .environments import (
+    BuildCancelHandler,
+    BuildCollectionHandler,
+    BuildHandler,
+    BuildLogHandler,
+    EnvironmentCollectionHandler,
+    EnvironmentHandler,
+    NotebookKernelHandler,
+)
 from .events import EventsHandler
 from .jobs import (
     JobActionHandler,
@@ -40,5 +49,19 @@ def api_routes() -> list[tuple[str, Any]]:
         ),
         (rf"/{API_PREFIX}/jobs/(?P<job_id>\w+)/runs/(?P<run_id>\w+)/restore", JobRunRestoreHandler),
         (rf"/{API_PREFIX}/schedules/preview", SchedulePreviewHandler),
+        (rf"/{API_PREFIX}/environments", EnvironmentCollectionHandler),
+        # Before the environment route, whose uuid pattern would take "kernel" too.
+        (rf"/{API_PREFIX}/environments/kernel", NotebookKernelHandler),
+        (rf"/{API_PREFIX}/environments/(?P<uuid>[\w-]+)", EnvironmentHandler),
+        (rf"/{API_PREFIX}/environments/(?P<uuid>[\w-]+)/builds", BuildCollectionHandler),
+        (rf"/{API_PREFIX}/environments/(?P<uuid>[\w-]+)/builds/(?P<number>\d+)", BuildHandler),
+        (
+            rf"/{API_PREFIX}/environments/(?P<uuid>[\w-]+)/builds/(?P<number>\d+)/log",
+            BuildLogHandler,
+        ),
+        (
+            rf"/{API_PREFIX}/environments/(?P<uuid>[\w-]+)/builds/(?P<number>\d+)/cancel",
+            BuildCancelHandler,
+        ),
         (rf"/{API_PREFIX}/events", EventsHandler),
     ]

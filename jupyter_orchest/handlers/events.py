@@ -1,4 +1,5 @@
-"""The live event stream: `/orchest/api/events`, a WebSocket of run, step and log events."""
+"""The live event stream: `/orchest/api/events`, a WebSocket of run, step, log, build and
+build log events."""
 
 import asyncio
 import json
@@ -15,7 +16,8 @@ from ..services.events import EventHub
 
 
 class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
-    """Sends every event as a JSON message; `?run=<id>` or `?pipeline=<uuid>` narrows them."""
+    """Sends every event as a JSON message; `?run=<id>`, `?pipeline=<uuid>` or
+    `?environment=<uuid>` narrows them."""
 
     auth_resource = "orchest"
 
@@ -34,6 +36,7 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jup
         self.queue = hub.subscribe()
         self.only_run = self.get_query_argument("run", None)
         self.only_pipeline = self.get_query_argument("pipeline", None)
+        self.only_environment = self.get_query_argument("environment", None)
         self.sender = asyncio.ensure_future(self._send_events())
 
     def on_close(self) -> None:
@@ -49,6 +52,8 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jup
             if self.only_run and event.get("run_id") != self.only_run:
                 continue
             if self.only_pipeline and event.get("pipeline_uuid") != self.only_pipeline:
+                continue
+            if self.only_environment and event.get("environment_uuid") != self.only_environment:
                 continue
             try:
                 await self.write_message(json.dumps(event))

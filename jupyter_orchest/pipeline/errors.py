@@ -22,6 +22,7 @@ Rule = Literal[
     "unsupported-extension",
     "unsupported-version",
     "unknown-step",
+    "unknown-environment",
 ]
 """Stable identifiers of the problems; clients may switch on them, so never rename one."""
 

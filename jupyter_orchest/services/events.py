@@ -1,14 +1,25 @@
-"""Live events for WebSocket clients: every state change and log line, as JSON."""
+"""Live events for WebSocket clients: every state change and log line of runs and of
+environment builds, as JSON."""
 
 import asyncio
 from dataclasses import asdict
 from typing import Any
 
 from ..engine.events import RunChanged, StepChanged, StepLogged
+from ..environments.events import BuildChanged, BuildLogged
+
+Event = RunChanged | StepChanged | StepLogged | BuildChanged | BuildLogged
+KINDS: dict[type, str] = {
+    RunChanged: "run",
+    StepChanged: "step",
+    StepLogged: "log",
+    BuildChanged: "build",
+    BuildLogged: "build_log",
+}
 
 
-def event_to_json(event: RunChanged | StepChanged | StepLogged) -> dict[str, Any]:
-    kind = {RunChanged: "run", StepChanged: "step", StepLogged: "log"}[type(event)]
+def event_to_json(event: Event) -> dict[str, Any]:
+    kind = KINDS[type(event)]
     body = asdict(event)
     for key, value in body.items():
         if hasattr(value, "isoformat"):
@@ -19,7 +30,7 @@ def event_to_json(event: RunChanged | StepChanged | StepLogged) -> dict[str, Any
 
 
 class EventHub:
-    """An observer that hands every event to each subscriber's queue."""
+    """An observer (of runs and of builds) that hands every event to each subscriber's queue."""
 
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
@@ -32,7 +43,7 @@ class EventHub:
     def unsubscribe(self, queue: "asyncio.Queue[dict[str, Any]]") -> None:
         self._queues.discard(queue)
 
-    def _publish(self, event: RunChanged | StepChanged | StepLogged) -> None:
+    def _publish(self, event: Event) -> None:
         if self._queues:
             message = event_to_json(event)
             for queue in self._queues:
@@ -41,3 +52,5 @@ class EventHub:
     run_changed = _publish
     step_changed = _publish
     step_logged = _publish
+    build_changed = _publish
+    build_logged = _publish

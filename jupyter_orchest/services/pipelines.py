@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..environments.definition import environment_issues
 from ..pipeline import (
     PipelineValidationError,
     ValidationIssue,
@@ -101,7 +102,7 @@ class PipelineService:
             return PipelineFile(api_path, project, None, [issue])
         except PipelineValidationError as error:
             return PipelineFile(api_path, project, None, error.issues)
-        issues = validate_definition(definition, pipeline_dir=pipeline_dir)
+        issues = self._issues(definition, project, pipeline_dir)
         return PipelineFile(api_path, project, definition, issues)
 
     def create(self, folder: str, name: object) -> PipelineFile:
@@ -109,7 +110,7 @@ class PipelineService:
             raise BadRequest("A pipeline needs a name: give a non-empty `name`.")
         if len(name) > MAX_NAME_LENGTH:
             raise BadRequest(f"The name is too long: at most {MAX_NAME_LENGTH} characters.")
-        directory = self._resolve(folder)
+        directory = self.resolve(folder)
         if not directory.is_dir():
             raise NotFound(f"The folder '{folder}' does not exist.")
         text = dump_definition(new_definition(name.strip()))
@@ -123,13 +124,13 @@ class PipelineService:
             except OSError as error:
                 message = f"Cannot create a pipeline in '{folder}': {error.strerror}."
                 raise StorageError(message) from None
-            return self.read(self._api_path(candidate))
+            return self.read(self.api_path(candidate))
         raise BadRequest(f"Too many pipelines named '{stem}' in '{folder}'; choose another name.")
 
     def update(self, path: str, definition: object) -> PipelineFile:
         file = self._existing_pipeline(path)
-        _, _, pipeline_dir = self._locate(file)
-        issues = validate_definition(definition, pipeline_dir=pipeline_dir)
+        _, project, pipeline_dir = self._locate(file)
+        issues = self._issues(definition, project, pipeline_dir)
         if issues:
             raise PipelineValidationError(issues)
         assert isinstance(definition, dict)  # a valid definition is a JSON object
@@ -152,12 +153,12 @@ class PipelineService:
     def _existing_pipeline(self, path: str) -> Path:
         if not path.endswith(PIPELINE_SUFFIX):
             raise BadRequest(f"'{path}' is not a pipeline file: its name must end in .orchest.")
-        file = self._resolve(path)
+        file = self.resolve(path)
         if not file.is_file():
             raise NotFound(f"There is no pipeline file '{path}'.")
         return file
 
-    def _resolve(self, path: str) -> Path:
+    def resolve(self, path: str) -> Path:
         """The real location of an API path, refusing any path that leaves the root."""
         relative = PurePosixPath(path.strip("/"))
         if any(part == ".." or part.startswith(".") for part in relative.parts):
@@ -170,11 +171,19 @@ class PipelineService:
             raise BadRequest(f"'{path}' leads outside the server's root folder.")
         return resolved
 
-    def _api_path(self, file: Path) -> str:
+    def api_path(self, file: Path) -> str:
         relative = file.relative_to(self.root_dir).as_posix()
         return "" if relative == "." else relative
+
+    def _issues(self, definition: object, project: str, pipeline_dir: str) -> list[ValidationIssue]:
+        """What is wrong with the definition, in itself and in its project (e.g. a step that
+        names an environment the project does not have)."""
+        issues = validate_definition(definition, pipeline_dir=pipeline_dir)
+        if isinstance(definition, dict):
+            issues += environment_issues(definition, self.root_dir / project)
+        return sorted(issues, key=lambda issue: (issue.pointer, issue.rule, issue.message))
 
     def _locate(self, file: Path) -> tuple[str, str, str]:
         """The file's API path, its project's API path, and its folder within the project."""
         project = project_folder(file, self.root_dir)
-        return self._api_path(file), self._api_path(project), folder_in_project(file, project)
+        return self.api_path(file), self.api_path(project), folder_in_project(file, project)

@@ -1,7 +1,18 @@
-"""What ran: runs and step runs in a SQL database (SQLite by default, any SQLAlchemy URL)."""
+"""What ran: runs, step runs, jobs and environment builds in a SQL database (SQLite by default,
+any SQLAlchemy URL)."""
 
 from .database import RunStore
+from .environments import BuildRecord, BuildStore
 from .jobs import JobRecord, JobRunRecord, JobStore
 from .models import RunRecord, StepRunRecord
 
-__all__ = ["JobRecord", "JobRunRecord", "JobStore", "RunRecord", "RunStore", "StepRunRecord"]
+__all__ = [
+    "BuildRecord",
+    "BuildStore",
+    "JobRecord",
+    "JobRunRecord",
+    "JobStore",
+    "RunRecord",
+    "RunStore",
+    "StepRunRecord",
+]

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload, sessionmaker
@@ -16,6 +17,14 @@ from .models import Base, RunRecord, StepRunRecord
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def default_database_url() -> str:
+    """SQLite in Jupyter's data folder: the server's default, and the command line's, so that
+    both see the same environment builds."""
+    folder = Path(jupyter_data_dir()) / "orchest"
+    folder.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(folder / "orchest.db")
 
 
 def _enable_sqlite_wal(engine: Engine) -> None:

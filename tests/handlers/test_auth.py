@@ -29,6 +29,8 @@ SAMPLES = {
     "step_uuid": "step-1",
     "job_id": "def456",
     "action": "cancel",
+    "uuid": "env-1",
+    "number": "1",
 }
 
 

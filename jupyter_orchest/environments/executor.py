@@ -1,0 +1,184 @@
+"""The executor runs use when environments are on: each step runs in its environment's build,
+with that build's own executor.
+
+For every step it finds the step's environment (the one the step names in its project, or
+the project's default), makes sure a build of the environment's current files exists
+(building it first, with a line in the step's log, and failing the step with the build's
+message if the build fails), and hands the step to the build's executor. There is one
+executor per build, started at its first step, kept for the steps and runs that follow, and
+shut down when a newer build of its environment takes over or when this one shuts down.
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..engine.model import StepExecutor, StepReporter, StepResult, StepTask
+from .builds import Builds, EnvironmentUnavailable, Ready
+from .model import BuiltEnvironment
+
+log = logging.getLogger(__name__)
+
+BuildKey = tuple[str, str, str, int]
+"""(backend, project folder, environment uuid, build number)."""
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """What finding a step's build before it ran (for its cache key) has to tell the step."""
+
+    notes: list[str]
+    failure: str | None
+
+
+@dataclass
+class _Slot:
+    """A build's executor and the steps running in it."""
+
+    executor: StepExecutor
+    started: "asyncio.Task[None]"
+    steps: int = 0
+    retired: bool = False
+    """A newer build of the environment took over: shut down once its steps are done."""
+
+
+class EnvironmentExecutor:
+    """See the module's docs."""
+
+    def __init__(self, builds: Builds) -> None:
+        self.builds = builds
+        self._slots: dict[BuildKey, _Slot] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._resolved: dict[tuple[str, str], _Resolved] = {}
+        """By (run id, step uuid): steps whose build was found by `environment_identity`."""
+        builds.on_removal(self._forget)
+
+    async def start(self) -> None:
+        pass  # executors start with their build's first step
+
+    def expect(self, tasks: list[StepTask]) -> None:
+        groups: dict[tuple[Path, str], list[StepTask]] = defaultdict(list)
+        for task in tasks:
+            project = _environments_project(task)
+            if project is not None:
+                groups[(project, task.environment)].append(task)
+        for (project, environment), expected in groups.items():
+            self._in_background(self._forward_expectation(project, environment, expected))
+
+    async def environment_identity(self, task: StepTask) -> str:
+        """The fingerprint of the step's build, built first if need be (a build of the same
+        files may install other versions, so only a build says what software a step gets)."""
+        project = _environments_project(task)
+        if project is None:
+            return ""  # the step will fail, and say why
+        notes: list[str] = []
+        try:
+            ready = await self.builds.ensure_built(project, task.environment, notes.append)
+        except EnvironmentUnavailable as error:
+            self._resolved[_task_id(task)] = _Resolved(notes, str(error))
+            return ""
+        if notes:
+            self._resolved[_task_id(task)] = _Resolved(notes, None)
+        return f"{ready.built.backend}:{ready.built.fingerprint}"
+
+    async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
+        project = _environments_project(task)
+        if project is None:
+            return StepResult(False, "The step has no project, so it has no environment.")
+        resolved = self._resolved.pop(_task_id(task), None)
+        if resolved is not None:
+            for note in resolved.notes:
+                reporter.log("stdout", note)
+            if resolved.failure is not None:
+                return StepResult(False, resolved.failure)  # not built twice for one step
+        try:
+            ready = await self.builds.ensure_built(
+                project, task.environment, lambda text: reporter.log("stdout", text)
+            )
+        except EnvironmentUnavailable as error:
+            return StepResult(False, str(error))
+        with self.builds.hold(project, ready.environment.uuid):
+            try:
+                slot = await self._slot(ready)
+            except (OSError, ValueError, KeyError) as error:
+                return StepResult(
+                    False,
+                    f"Build {ready.built.number} of the environment {ready.environment.name!r} "
+                    f"cannot be used ({error}): build the environment again.",
+                )
+            slot.steps += 1
+            try:
+                return await slot.executor.run_step(task, reporter)
+            finally:
+                slot.steps -= 1
+                if slot.retired and not slot.steps:
+                    self._in_background(slot.executor.shutdown())
+
+    async def shutdown(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        slots = list(self._slots.values())
+        self._slots.clear()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*(slot.executor.shutdown() for slot in slots), return_exceptions=True)
+
+    async def _forward_expectation(
+        self, project: Path, environment: str, tasks: list[StepTask]
+    ) -> None:
+        """Let the build's executor start kernels early, if the build exists already."""
+        ready = await self.builds.current(project, environment)
+        if ready is not None:
+            slot = await self._slot(ready)
+            slot.executor.expect(tasks)
+
+    async def _slot(self, ready: Ready) -> _Slot:
+        """The running executor of the build, started at first use."""
+        key = _build_key(ready.built)
+        slot = self._slots.get(key)
+        if slot is None:
+            executor = ready.backend.executor(ready.built)
+            slot = _Slot(executor, asyncio.ensure_future(executor.start()))
+            self._slots[key] = slot
+            for other_key, other in list(self._slots.items()):
+                if other_key[:3] == key[:3] and other_key[3] < key[3]:
+                    self._retire(other_key, other)
+        await asyncio.shield(slot.started)
+        return slot
+
+    def _retire(self, key: BuildKey, slot: _Slot) -> None:
+        del self._slots[key]
+        slot.retired = True
+        if not slot.steps:
+            self._in_background(slot.executor.shutdown())
+
+    async def _forget(self, built: BuiltEnvironment) -> None:
+        """The build is about to be removed: stop its executor first."""
+        slot = self._slots.pop(_build_key(built), None)
+        if slot is not None:
+            await slot.executor.shutdown()
+
+    def _in_background(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+
+def _environments_project(task: StepTask) -> Path | None:
+    return task.environments_project_dir or task.project_dir
+
+
+def _task_id(task: StepTask) -> tuple[str, str]:
+    return (task.run_id, task.step_uuid)
+
+
+def _build_key(built: BuiltEnvironment) -> BuildKey:
+    return (built.backend, str(built.project_dir), built.environment_uuid, built.number)
+
+
+def _log_failure(task: "asyncio.Task[None]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("An environment's executor failed in the background: %s", task.exception())
