@@ -215,7 +215,8 @@ async def test_a_notebook_fails_clearly_when_its_container_dies(
     built: Built, engine: DockerClient
 ) -> None:
     project = make_project(built, "dies")
-    write_notebook(project / "steps" / "slow.ipynb", ["print('started', flush=True)", "import time; time.sleep(120)"])
+    cells = ["print('started', flush=True)", "import time; time.sleep(120)"]
+    write_notebook(project / "steps" / "slow.ipynb", cells)
     pipeline = pipeline_writer(project)([make_step("slow", "steps/slow.ipynb", [])], {})
     recorder = Recorder()
     executor = executor_for(built)
