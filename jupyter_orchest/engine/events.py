@@ -32,6 +32,10 @@ class StepChanged:
     state: StepState
     at: datetime
     message: str = ""
+    cached: bool = False
+    """On COMPUTED: the outputs came from the cache."""
+    reasons: tuple[str, ...] = ()
+    """On a finished state: why the step was computed rather than taken from the cache."""
 
 
 @dataclass(frozen=True)

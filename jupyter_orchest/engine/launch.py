@@ -13,11 +13,13 @@ from ..sdk.environment import (
     step_environment,
     write_parameters_file,
 )
+from .caching import CachedSteps, Caching, RunContext
 from .events import ObserverGroup, RunObserver
 from .logs import LogFileObserver
 from .model import StepExecutor, StepRefused, StepTask
 from .orchestrator import PipelineRunner
 from .planning import PlannedStep, RunPlan
+from .provenance import git_commit
 
 
 @dataclass(frozen=True)
@@ -165,11 +167,25 @@ def prepare_run(
     overrides: dict[str, Any] | None = None,
     fail_fast: bool = False,
     extra_env: dict[str, str] | None = None,
+    caching: Caching | None = None,
+    force: bool = False,
 ) -> PipelineRunner:
     """A runner for one run, with its parameters written and its step logs kept on disk;
-    `extra_env`: variables for every step (e.g. a job's)."""
+    `extra_env`: variables for every step (e.g. a job's). With `caching`, steps are looked up
+    before they run and their provenance is recorded; `force` recomputes the selected steps."""
     parameters = effective_parameters(definition, overrides)
     launcher = StepLauncher(layout, parameters, extra_env or {})
+    if caching is not None:
+        context = RunContext(
+            run_id=layout.run_id,
+            pipeline_uuid=layout.pipeline_uuid,
+            project_dir=layout.project_dir,
+            outputs_dir=layout.outputs_dir,
+            logs_dir=layout.logs_dir,
+            parameters=parameters,
+            force=force,
+        )
+        executor = CachedSteps(executor, caching, plan, context, git_commit(layout.project_dir))
     return PipelineRunner(
         run_id=layout.run_id,
         pipeline_uuid=layout.pipeline_uuid,

@@ -70,6 +70,10 @@ class StepResult:
     succeeded: bool
     message: str = ""
     """Why the step failed, in words for the user; empty on success."""
+    cached: bool = False
+    """The outputs were restored from the cache rather than computed."""
+    reasons: tuple[str, ...] = ()
+    """Why the step was computed rather than taken from the cache (see `engine.provenance`)."""
 
 
 class StepRefused(Exception):
@@ -93,6 +97,11 @@ class StepExecutor(Protocol):
         """A hint that these steps will run soon, so that their kernels can start early."""
 
     async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult: ...
+
+    async def environment_identity(self, task: StepTask) -> str:
+        """What software this step would run with, as a string that changes when that
+        software does (e.g. a hash of a Python's installed distributions, or an image id):
+        part of the step's cache key. Cheap after the first call for an environment."""
 
     async def shutdown(self) -> None:
         """Stop every process this executor started."""

@@ -130,10 +130,9 @@ class PipelineRunner:
                 )
 
     def _record_result(self, step: PlannedStep, result: StepResult) -> None:
-        if result.succeeded:
-            self._set(step, StepState.COMPUTED)
-        else:
-            self._set(step, StepState.FAILURE, result.message)
+        state = StepState.COMPUTED if result.succeeded else StepState.FAILURE
+        self.states[step.uuid] = state
+        self._step_changed(step, state, result.message, result.cached, result.reasons)
 
     async def _stop(self, running: dict[asyncio.Task[StepResult], PlannedStep], why: str) -> None:
         for task in running:
@@ -160,10 +159,25 @@ class PipelineRunner:
         self.states[step.uuid] = state
         self._step_changed(step, state, message)
 
-    def _step_changed(self, step: PlannedStep, state: StepState, message: str = "") -> None:
+    def _step_changed(
+        self,
+        step: PlannedStep,
+        state: StepState,
+        message: str = "",
+        cached: bool = False,
+        reasons: tuple[str, ...] = (),
+    ) -> None:
         self.observer.step_changed(
             StepChanged(
-                self.run_id, self.pipeline_uuid, step.uuid, step.title, state, now(), message
+                self.run_id,
+                self.pipeline_uuid,
+                step.uuid,
+                step.title,
+                state,
+                now(),
+                message,
+                cached,
+                reasons,
             )
         )
 

@@ -31,12 +31,20 @@ class PlannedStep:
     parents: tuple[str, ...]
     """Parents that are part of this run; others keep the outputs of their last run."""
     children: tuple[str, ...]
+    upstream: tuple[tuple[str, str], ...] = ()
+    """Every parent (uuid, title), in the order of the step's incoming connections: the steps
+    whose outputs it reads, in this run or not."""
+    cache: bool = True
+    """False when the step opts out of caching (`"cache": false` in its definition)."""
 
 
 @dataclass(frozen=True)
 class RunPlan:
     steps: tuple[PlannedStep, ...]
     """In topological order."""
+    selected: frozenset[str] = frozenset()
+    """The steps chosen for the run: all of them for a full run, else the selection (without
+    the ancestors an "incoming" run adds)."""
 
     def step(self, uuid: str) -> PlannedStep:
         return next(step for step in self.steps if step.uuid == uuid)
@@ -68,18 +76,25 @@ def plan_run(
         uuids = graph.incoming(selection or [])
     in_run = set(uuids)
     steps = definition["steps"]
+
+    def title(uuid: str) -> str:
+        return str(steps[uuid].get("title") or uuid)
+
     return RunPlan(
         tuple(
             PlannedStep(
                 uuid=uuid,
-                title=steps[uuid].get("title") or uuid,
+                title=title(uuid),
                 file_path=steps[uuid]["file_path"],
                 file=pipeline_file.parent / steps[uuid]["file_path"],
                 kernel_name=(steps[uuid].get("kernel") or {}).get("name") or None,
                 environment=steps[uuid].get("environment") or "",
                 parents=tuple(p for p in graph.parents(uuid) if p in in_run),
                 children=tuple(c for c in graph.children(uuid) if c in in_run),
+                upstream=tuple((p, title(p)) for p in graph.parents(uuid)),
+                cache=steps[uuid].get("cache") is not False,
             )
             for uuid in uuids
-        )
+        ),
+        selected=frozenset(uuids if run_type == RunType.ALL else selection or []),
     )

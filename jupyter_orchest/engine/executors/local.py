@@ -37,9 +37,11 @@ from types import TracebackType
 import zmq.asyncio
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 
+from ..hashing import stable_key
 from ..model import StepReporter, StepResult, StepTask
 from . import ipynb
 from .forkserver import ForkServer, ForkUnavailable, fork_python
+from .identity import EnvironmentIdentities
 from .ipynb import NotebookError
 from .kernels import (
     ASSIGNMENT_VARIABLE,
@@ -108,6 +110,7 @@ class LocalExecutor:
         self.interpreters = interpreters
         self.kernel_spec_manager = kernel_spec_manager or KernelSpecManager()
         self.fork_kernels = fork_kernels
+        self._identities = EnvironmentIdentities()
         self._pool: KernelPool | None = None
         self._standby_key: KernelKey | None = None
         """The default Python kernel, if it is installed and can be started ahead."""
@@ -175,6 +178,25 @@ class LocalExecutor:
         return await run_script(
             task, reporter, interpreter, self.grace_period, self._active_scripts
         )
+
+    async def environment_identity(self, task: StepTask) -> str:
+        """The notebook's kernel, or the script's interpreter, and the packages of its Python
+        (see `identity`)."""
+        env = {**os.environ, **task.env}
+        suffix = task.file.suffix.lower()
+        if suffix == NOTEBOOK_SUFFIX:
+            metadata = await asyncio.to_thread(_notebook_metadata, task.file)
+            specs = await asyncio.to_thread(self._kernel_specs)
+            name = choose_kernel(task.kernel_name, metadata, specs)
+            spec = specs[name]
+            software = await self._identities.command(spec.argv, env)
+            return stable_key(
+                {"kernel": name, "language": spec.language, "env": spec.env, "software": software}
+            )
+        interpreter = self.interpreters.get(suffix)
+        if interpreter is None:
+            return ""  # the step cannot run, and will say why
+        return await self._identities.command(interpreter.command, env)
 
     async def shutdown(self) -> None:
         for planning in self._planning:

@@ -1,0 +1,529 @@
+"""Caching and provenance around an executor, for one run.
+
+`CachedSteps` stands between the runner and the executor. For each step it computes the key
+(see `provenance.KeyParts`), looks it up, and on a hit restores the outputs (the step's
+outputs folder, the notebook's cell outputs, the log) instead of running the step; on a miss
+it runs the step, says why (against the step's last computed run), and keeps the result.
+Either way it writes the step's provenance record. Steps that will probably be restored are
+not announced to the executor, so that no kernel is started ahead for them.
+"""
+
+import asyncio
+import json
+import logging
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..sdk.atomic import write_bytes_atomic
+from ..sdk.manifest import MANIFEST_FILE, OutputRecord, dump_manifest
+from ..sdk.outputs import read_manifest
+from ..sdk.serialization import Serialization
+from .cache import CacheEntry, ObjectMissing, StepCache
+from .hashing import FileDigests, stable_key
+from .logs import step_log_path
+from .model import StepExecutor, StepReporter, StepResult, StepTask, Stream
+from .planning import PlannedStep, RunPlan
+from .provenance import (
+    BoundedLog,
+    InputDigest,
+    KeyParts,
+    NoLedger,
+    OutputDigest,
+    ProvenanceLedger,
+    StepExecutionLog,
+    StepProvenance,
+    rerun_reasons,
+)
+
+log = logging.getLogger(__name__)
+
+NOTEBOOK_FILE = "@notebook"
+"""The name under which an entry keeps a notebook's cell outputs."""
+LOG_FILE = "@log"
+"""The name under which an entry keeps what the step printed."""
+REPLAYED_LOG_LIMIT = 1 << 20
+"""Characters of a cached step's log sent again to the run's log and live events."""
+REPLAY_CHUNK = 64 * 1024
+
+FORCED = "forced"
+OPTED_OUT = "caching is off for this step"
+
+
+@dataclass
+class Caching:
+    """What runs share: the cache (None: nothing is cached or restored, provenance is still
+    recorded) and the provenance ledger."""
+
+    cache: StepCache | None = None
+    ledger: ProvenanceLedger = field(default_factory=NoLedger)
+    digests: FileDigests = field(default_factory=FileDigests)
+
+    def __post_init__(self) -> None:
+        if self.cache is not None:
+            self.digests = self.cache.digests  # one memory of file digests
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What `CachedSteps` needs to know about its run."""
+
+    run_id: str
+    pipeline_uuid: str
+    project_dir: Path
+    outputs_dir: Path
+    logs_dir: Path
+    parameters: Mapping[str, Any]
+    """The run's effective parameters: {"pipeline": {...}, "steps": {uuid: {...}}}."""
+    force: bool = False
+
+
+class CachedSteps:
+    """A StepExecutor for one run that looks steps up before running them (module docs)."""
+
+    def __init__(
+        self,
+        executor: StepExecutor,
+        caching: Caching,
+        plan: RunPlan,
+        run: RunContext,
+        git_commit: str = "",
+    ) -> None:
+        self.executor, self.caching, self.plan, self.run = executor, caching, plan, run
+        self.git_commit = git_commit
+        self.host = socket.gethostname()
+        self._announcing: set[asyncio.Task[None]] = set()
+
+    # The executor protocol
+
+    async def start(self) -> None:
+        await self.executor.start()
+
+    async def shutdown(self) -> None:
+        for task in self._announcing:
+            task.cancel()
+
+    async def environment_identity(self, task: StepTask) -> str:
+        return await self.executor.environment_identity(task)
+
+    def expect(self, tasks: list[StepTask]) -> None:
+        unsure: list[StepTask] = []
+        now: list[StepTask] = []
+        cache = self.caching.cache
+        for task in tasks:
+            step = self.plan.step(task.step_uuid)
+            try:
+                known = (
+                    cache is not None and self._may_restore(step) and cache.knows_step(step.uuid)
+                )
+            except Exception:  # a cache that cannot be read must not hold the run up
+                known = False
+            (unsure if known else now).append(task)
+        if now:
+            self.executor.expect(now)
+        if unsure:
+            announcing = asyncio.get_running_loop().create_task(self._expect_misses(unsure))
+            self._announcing.add(announcing)
+            announcing.add_done_callback(self._announcing.discard)
+
+    async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
+        step = self.plan.step(task.step_uuid)
+        started = _now()
+        try:
+            parts = await self._key_parts(step, task, with_inputs=True)
+        except Exception as error:  # e.g. a notebook that cannot be read: the step will say
+            log.warning("step %s cannot be keyed; it runs uncached: %s", step.uuid, error)
+            result = await self.executor.run_step(task, reporter)
+            return replace(result, reasons=(f"its cache key could not be computed: {error}",))
+        if self._may_restore(step):
+            restored = await self._restore(step, task, parts, reporter, started)
+            if restored is not None:
+                return restored
+            previous = await asyncio.to_thread(
+                self.caching.ledger.previous, self.run.pipeline_uuid, step.uuid
+            )
+            reasons = tuple(rerun_reasons(previous, parts))
+        else:
+            reasons = (FORCED,) if step.cache and self.caching.cache is not None else (OPTED_OUT,)
+        return await self._execute(step, task, parts, reasons, reporter, started)
+
+    # Inside
+
+    def _may_restore(self, step: PlannedStep) -> bool:
+        forced = self.run.force and step.uuid in self.plan.selected
+        return self.caching.cache is not None and step.cache and not forced
+
+    async def _expect_misses(self, tasks: list[StepTask]) -> None:
+        """Announce the steps whose code, parameters or environment differ from every entry
+        of the cache: those will run whatever their inputs turn out to be."""
+        cache = self.caching.cache
+        assert cache is not None
+        misses = []
+        for task in tasks:
+            try:
+                parts = await self._key_parts(self.plan.step(task.step_uuid), task, False)
+                if not await asyncio.to_thread(cache.knows_static_key, parts.static_key):
+                    misses.append(task)
+            except Exception:
+                misses.append(task)
+        if misses:
+            self.executor.expect(misses)
+
+    async def _key_parts(self, step: PlannedStep, task: StepTask, with_inputs: bool) -> KeyParts:
+        code, kernel = await asyncio.to_thread(self._code_digest, step)
+        environment = await self.executor.environment_identity(task)
+        inputs: tuple[InputDigest, ...] = ()
+        if with_inputs:
+            inputs = await asyncio.to_thread(self._input_digests, step)
+        parameters = self.run.parameters
+        return KeyParts(
+            step_uuid=step.uuid,
+            file_path=step.file_path,
+            code=code,
+            kernel=kernel,
+            step_parameters=dict(parameters["steps"].get(step.uuid, {})),
+            pipeline_parameters=dict(parameters["pipeline"]),
+            environment=environment,
+            inputs=inputs,
+        )
+
+    def _code_digest(self, step: PlannedStep) -> tuple[str, str]:
+        if not _is_notebook(step.file):
+            return self.caching.digests.digest(step.file), ""
+        from .executors import ipynb  # the executors' imports only when a run really starts
+        from .executors.notebooks import SKIP_TAG
+
+        notebook = ipynb.load(step.file)
+        cells = [
+            [ipynb.source(cell), SKIP_TAG in _tags(cell)]
+            for cell in notebook["cells"]
+            if cell["cell_type"] == "code"
+        ]
+        kernelspec = notebook["metadata"].get("kernelspec")
+        own = kernelspec.get("name") if isinstance(kernelspec, dict) else None
+        kernel = step.kernel_name or (own if isinstance(own, str) else "")
+        return stable_key({"cells": cells}), kernel
+
+    def _input_digests(self, step: PlannedStep) -> tuple[InputDigest, ...]:
+        digests = []
+        for parent, title in step.upstream:
+            outputs = self._output_digests(self.run.outputs_dir / parent)
+            run_id = outputs[1] if outputs is not None else ""
+            digest = _outputs_digest(outputs[0]) if outputs is not None else ""
+            digests.append(InputDigest(parent, title, digest, run_id))
+        return tuple(digests)
+
+    def _output_digests(self, step_dir: Path) -> tuple[tuple[OutputDigest, ...], str] | None:
+        """The outputs in a step's folder and the run that wrote them; None if it has none."""
+        records = read_manifest(str(step_dir))
+        if records is None:
+            return None
+        outputs = tuple(
+            OutputDigest(
+                record.name,
+                record.serialization.name,
+                self.caching.digests.digest(step_dir / record.file),
+                record.size,
+            )
+            for record in records
+        )
+        return outputs, (records[0].run_uuid if records else "")
+
+    async def _restore(
+        self,
+        step: PlannedStep,
+        task: StepTask,
+        parts: KeyParts,
+        reporter: StepReporter,
+        started: datetime,
+    ) -> StepResult | None:
+        cache = self.caching.cache
+        assert cache is not None
+        try:
+            entry = await asyncio.to_thread(cache.lookup, parts.key)
+            if entry is None:
+                return None
+            await asyncio.to_thread(self._put_back, step, entry)
+            if entry.file(LOG_FILE) is not None:
+                self._replay_log(entry, reporter)
+        except (ObjectMissing, OSError, ValueError) as error:
+            log.warning("step %s could not be restored from the cache: %s", step.uuid, error)
+            await asyncio.to_thread(cache.forget, parts.key)
+            return None
+        outputs = await asyncio.to_thread(self._output_digests, self._step_dir(step))
+        notebook = entry.file(NOTEBOOK_FILE)
+        provenance = self._provenance(
+            step,
+            task,
+            parts,
+            state="COMPUTED",
+            message="",
+            cached=True,
+            source_run_id=entry.run_id,
+            reasons=(),
+            outputs=outputs[0] if outputs else (),
+            notebook_digest=notebook.digest if notebook else "",
+            started=started,
+        )
+        await self._record(provenance, None)
+        return StepResult(True, cached=True)
+
+    def _put_back(self, step: PlannedStep, entry: CacheEntry) -> None:
+        cache = self.caching.cache
+        assert cache is not None
+        notebook = entry.file(NOTEBOOK_FILE)
+        if notebook is not None:
+            _restore_notebook_outputs(step.file, json.loads(cache.read_text(notebook)))
+        step_dir = self._step_dir(step)
+        step_dir.mkdir(parents=True, exist_ok=True)
+        records = []
+        for name, file, serialization, size, written_at in entry.details["outputs"]:
+            stored = entry.file(file)
+            if stored is None:
+                raise ObjectMissing(f"the entry lists {file} but does not keep it")
+            cache.restore_file(stored, step_dir / file)
+            kind = Serialization[serialization]
+            records.append(OutputRecord(name, file, kind, size, self.run.run_id, written_at))
+        if records:
+            manifest = dump_manifest(step.uuid, records).encode("utf-8")
+            write_bytes_atomic(str(step_dir / MANIFEST_FILE), manifest)
+
+    def _replay_log(self, entry: CacheEntry, reporter: StepReporter) -> None:
+        cache = self.caching.cache
+        stored = entry.file(LOG_FILE)
+        assert cache is not None and stored is not None
+        text = cache.read_text(stored)
+        if len(text) > REPLAYED_LOG_LIMIT:
+            text = (
+                f"[{len(text) - REPLAYED_LOG_LIMIT} characters left out]\n"
+                + text[-REPLAYED_LOG_LIMIT:]
+            )
+        reporter.log("stdout", f"[restored from the cache: computed by run {entry.run_id}]\n")
+        for start in range(0, len(text), REPLAY_CHUNK):
+            reporter.log("stdout", text[start : start + REPLAY_CHUNK])
+
+    async def _execute(
+        self,
+        step: PlannedStep,
+        task: StepTask,
+        parts: KeyParts,
+        reasons: tuple[str, ...],
+        reporter: StepReporter,
+        started: datetime,
+    ) -> StepResult:
+        output = _CollectingReporter(reporter)
+        try:
+            result = await self.executor.run_step(task, output)
+        except asyncio.CancelledError:
+            # At once, without a thread: the step is being cancelled and must not wait.
+            cancelled = StepResult(False, "The step was cancelled.")
+            provenance = self._provenance(
+                step,
+                task,
+                parts,
+                state="ABORTED",
+                message=cancelled.message,
+                cached=False,
+                source_run_id=self.run.run_id,
+                reasons=reasons,
+                outputs=(),
+                notebook_digest="",
+                started=started,
+            )
+            execution_log = output.execution_log(self.run.run_id, step, cancelled)
+            try:
+                self.caching.ledger.record(provenance, execution_log)
+            except Exception:
+                log.exception("the provenance of step %s was not recorded", step.uuid)
+            raise
+        outputs: tuple[OutputDigest, ...] = ()
+        notebook_digest = ""
+        if result.succeeded:
+            try:
+                outputs, notebook_digest = await asyncio.to_thread(self._keep, step, parts)
+            except Exception as error:  # the step succeeded; only its reuse is lost
+                log.warning("the result of step %s was not cached: %s", step.uuid, error)
+        provenance = self._provenance(
+            step,
+            task,
+            parts,
+            state="COMPUTED" if result.succeeded else "FAILURE",
+            message=result.message,
+            cached=False,
+            source_run_id=self.run.run_id,
+            reasons=reasons,
+            outputs=outputs,
+            notebook_digest=notebook_digest,
+            started=started,
+        )
+        await self._record(provenance, output.execution_log(self.run.run_id, step, result))
+        return StepResult(result.succeeded, result.message, reasons=reasons)
+
+    def _keep(self, step: PlannedStep, parts: KeyParts) -> tuple[tuple[OutputDigest, ...], str]:
+        """Digest the step's outputs and, unless it opted out, keep them in the cache."""
+        step_dir = self._step_dir(step)
+        found = self._output_digests(step_dir)
+        outputs = found[0] if found is not None else ()
+        cache = self.caching.cache
+        if cache is None or not step.cache:
+            return outputs, ""
+        records = read_manifest(str(step_dir)) or []
+        files = {record.file: step_dir / record.file for record in records}
+        log_path = step_log_path(self.run.logs_dir, step.uuid)
+        if log_path.is_file() and log_path.stat().st_size:
+            files[LOG_FILE] = log_path
+        notebook_outputs = None
+        if _is_notebook(step.file):
+            notebook_outputs = self.run.logs_dir / f".{step.uuid}.{uuid.uuid4().hex}.outputs"
+            text = json.dumps(_notebook_outputs(step.file), ensure_ascii=False)
+            notebook_outputs.write_text(text, encoding="utf-8")
+            files[NOTEBOOK_FILE] = notebook_outputs
+        try:
+            entry = cache.store(
+                key=parts.key,
+                static_key=parts.static_key,
+                step_uuid=step.uuid,
+                run_id=self.run.run_id,
+                files=files,
+                details={
+                    "outputs": [
+                        [r.name, r.file, r.serialization.name, r.size, r.written_at]
+                        for r in records
+                    ]
+                },
+            )
+        finally:
+            if notebook_outputs is not None:
+                notebook_outputs.unlink()
+        notebook = entry.file(NOTEBOOK_FILE)
+        return outputs, notebook.digest if notebook else ""
+
+    def _provenance(
+        self,
+        step: PlannedStep,
+        task: StepTask,
+        parts: KeyParts,
+        *,
+        state: str,
+        message: str,
+        cached: bool,
+        source_run_id: str,
+        reasons: tuple[str, ...],
+        outputs: tuple[OutputDigest, ...],
+        notebook_digest: str,
+        started: datetime,
+    ) -> StepProvenance:
+        return StepProvenance(
+            run_id=self.run.run_id,
+            pipeline_uuid=self.run.pipeline_uuid,
+            step_uuid=step.uuid,
+            title=step.title,
+            key=parts.key,
+            parts=parts,
+            state=state,
+            message=message,
+            cached=cached,
+            source_run_id=source_run_id,
+            reasons=reasons,
+            outputs=outputs,
+            outputs_digest=_outputs_digest(outputs) if state == "COMPUTED" else "",
+            notebook_digest=notebook_digest,
+            environment_uuid=task.environment,
+            executor=type(self.executor).__name__,
+            host=self.host,
+            git_commit=self.git_commit,
+            project_dir=str(self.run.project_dir),
+            started_at=started,
+            finished_at=_now(),
+        )
+
+    async def _record(
+        self, provenance: StepProvenance, execution_log: StepExecutionLog | None
+    ) -> None:
+        try:
+            await asyncio.to_thread(self.caching.ledger.record, provenance, execution_log)
+        except Exception:
+            log.exception("the provenance of step %s was not recorded", provenance.step_uuid)
+
+    def _step_dir(self, step: PlannedStep) -> Path:
+        return self.run.outputs_dir / step.uuid
+
+
+class _CollectingReporter:
+    """Passes what a step prints on, and keeps a bounded copy for its execution log."""
+
+    def __init__(self, reporter: StepReporter) -> None:
+        self.reporter = reporter
+        self.output = BoundedLog()
+
+    def log(self, stream: Stream, text: str) -> None:
+        self.output.add(stream, text)
+        self.reporter.log(stream, text)
+
+    def execution_log(self, run_id: str, step: PlannedStep, result: StepResult) -> StepExecutionLog:
+        return StepExecutionLog(
+            run_id=run_id,
+            step_uuid=step.uuid,
+            title=step.title,
+            at=_now(),
+            stdout=self.output.text("stdout"),
+            stderr=self.output.text("stderr"),
+            traceback=self.output.traceback(),
+            error=result.message,
+            success=result.succeeded,
+        )
+
+
+def _outputs_digest(outputs: tuple[OutputDigest, ...]) -> str:
+    return stable_key([[o.name, o.serialization, o.digest] for o in outputs])
+
+
+def _notebook_outputs(path: Path) -> dict[str, Any]:
+    """The outputs of the notebook's code cells, in order; None for cells that did not run."""
+    from .executors import ipynb
+    from .executors.notebooks import SKIP_TAG
+
+    notebook = ipynb.load(path)
+    return {
+        "cells": [
+            None
+            if SKIP_TAG in _tags(cell)
+            else {"outputs": cell.get("outputs", []), "execution_count": cell["execution_count"]}
+            for cell in notebook["cells"]
+            if cell["cell_type"] == "code"
+        ]
+    }
+
+
+def _restore_notebook_outputs(path: Path, stored: dict[str, Any]) -> None:
+    """Put stored outputs into the user's notebook as it is now (its markdown, metadata and
+    everything else kept), replacing the file in one rename."""
+    from ..services.atomic import write_atomic
+    from .executors import ipynb
+
+    notebook = ipynb.load(path)
+    code_cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    if len(code_cells) != len(stored["cells"]):
+        raise ValueError("the notebook's code cells differ from the cached ones")
+    for cell, outputs in zip(code_cells, stored["cells"], strict=True):
+        if outputs is not None:
+            cell["outputs"] = outputs["outputs"]
+            cell["execution_count"] = outputs["execution_count"]
+    write_atomic(path, ipynb.dumps(notebook))
+
+
+def _is_notebook(file: Path) -> bool:
+    return file.suffix.lower() == ".ipynb"
+
+
+def _tags(cell: Mapping[str, Any]) -> list[Any]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return tags if isinstance(tags, list) else []
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,406 @@
+"""Caching and provenance in real runs: real kernels and processes, a real cache folder and a
+real SQLite database. Each test runs a pipeline, changes one thing, runs it again and looks at
+which steps ran, which came from the cache, and why."""
+
+import asyncio
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_orchest.engine.cache import StepCache
+from jupyter_orchest.engine.caching import Caching
+from jupyter_orchest.engine.events import RunChanged, StepChanged, StepLogged
+from jupyter_orchest.engine.executors import LocalExecutor
+from jupyter_orchest.engine.launch import RunLayout, prepare_run
+from jupyter_orchest.engine.model import RunState, StepState, StepTask
+from jupyter_orchest.engine.planning import RunType, plan_run
+from jupyter_orchest.pipeline import parse_definition
+from jupyter_orchest.store import RunStore
+from jupyter_orchest.store.database import sqlite_url
+from jupyter_orchest.store.provenance import ProvenanceStore
+from support import WritePipeline, make_step
+
+# A script step that outputs its parameter `value` (default: the constant in its code) plus
+# the sum of its inputs.
+SCRIPT = """\
+import orchest
+inputs = orchest.get_inputs()
+total = sum(value for value in inputs["unnamed"])
+orchest.output(orchest.get_step_param("value", {constant}) + total, name=None)
+print("computed", orchest.get_step_param("value", {constant}) + total)
+"""
+
+
+def script(constant: int = 1) -> str:
+    return SCRIPT.format(constant=constant)
+
+
+def notebook(*cells: tuple[str, str], kernel: str = "python3") -> str:
+    """A notebook of (cell type, source) cells."""
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": kind, "metadata": {}, "source": source}
+                | ({"outputs": [], "execution_count": None} if kind == "code" else {})
+                for kind, source in cells
+            ],
+            "metadata": {"kernelspec": {"name": kernel, "display_name": "Python 3"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+
+
+NOTEBOOK_CELLS = (
+    ("markdown", "# Load"),
+    ("code", "import orchest\nvalue = orchest.get_step_param('value', 1)"),
+    ("code", "orchest.output(value, name='loaded')\nprint('loaded', value)"),
+)
+
+
+class IdentityTag(LocalExecutor):
+    """A local executor whose environment identity carries a tag: the test's way to change
+    "the software steps run with" without installing anything."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(grace_period=1.0)
+        self.tag = tag
+
+    async def environment_identity(self, task: StepTask) -> str:
+        return self.tag + await super().environment_identity(task)
+
+
+@dataclass
+class Outcome:
+    state: RunState
+    run_id: str
+    steps: dict[str, StepChanged] = field(default_factory=dict)
+    logs: list[StepLogged] = field(default_factory=list)
+
+    @property
+    def cached(self) -> set[str]:
+        return {uuid for uuid, event in self.steps.items() if event.cached}
+
+    @property
+    def computed(self) -> set[str]:
+        return {
+            uuid
+            for uuid, event in self.steps.items()
+            if event.state == StepState.COMPUTED and not event.cached
+        }
+
+    def reasons(self, uuid: str) -> tuple[str, ...]:
+        return self.steps[uuid].reasons
+
+    def run_changed(self, event: RunChanged) -> None:
+        pass
+
+    def step_changed(self, event: StepChanged) -> None:
+        if event.state.finished:
+            self.steps[event.step_uuid] = event
+
+    def step_logged(self, event: StepLogged) -> None:
+        self.logs.append(event)
+
+
+class Runs:
+    """Runs a project's pipeline again and again, with one cache and one database."""
+
+    def __init__(self, project: Path, tmp_path: Path, max_bytes: int = 1 << 30) -> None:
+        self.project = project
+        self.cache = StepCache(tmp_path / "cache", max_bytes)
+        self.ledger = ProvenanceStore(RunStore(sqlite_url(tmp_path / "orchest.db")))
+        self.count = 0
+
+    def __call__(
+        self,
+        *,
+        overrides: dict[str, Any] | None = None,
+        force: bool = False,
+        selection: list[str] | None = None,
+        executor: LocalExecutor | None = None,
+    ) -> Outcome:
+        pipeline_file = self.project / "test.orchest"
+        definition = parse_definition(pipeline_file.read_text())
+        self.count += 1
+        run_id = f"run{self.count}"
+        layout = RunLayout.interactive(
+            self.project, pipeline_file, definition["uuid"], run_id, self.project / "data"
+        )
+        outcome = Outcome(RunState.PENDING, run_id)
+        kind = RunType.SELECTION if selection else RunType.ALL
+
+        async def go() -> RunState:
+            runner_executor = executor or LocalExecutor(grace_period=1.0)
+            runner = prepare_run(
+                definition=definition,
+                plan=plan_run(definition, pipeline_file, kind, selection),
+                layout=layout,
+                executor=runner_executor,
+                observer=outcome,
+                parallelism=2,
+                overrides=overrides,
+                caching=Caching(self.cache, self.ledger),
+                force=force,
+            )
+            await runner_executor.start()
+            try:
+                return await runner.run()
+            finally:
+                await runner_executor.shutdown()
+
+        outcome.state = asyncio.run(go())
+        return outcome
+
+
+@pytest.fixture
+def runs(project: Path, tmp_path: Path) -> Runs:
+    return Runs(project, tmp_path)
+
+
+def chain_of_scripts(write_pipeline: WritePipeline, **extra: dict[str, Any]) -> None:
+    """a -> b -> c, and d on its own."""
+    write_pipeline(
+        [
+            make_step("a", "a.py", [], **extra.get("a", {})),
+            make_step("b", "b.py", ["a"], **extra.get("b", {})),
+            make_step("c", "c.py", ["b"], **extra.get("c", {})),
+            make_step("d", "d.py", [], **extra.get("d", {})),
+        ],
+        {"a.py": script(1), "b.py": script(10), "c.py": script(100), "d.py": script(1000)},
+    )
+
+
+def output_value(project: Path, step: str) -> Any:
+    from jupyter_orchest.sdk.outputs import load_output, read_manifest
+
+    folder = project / ".orchest" / "pipelines" / "pipeline-1" / "data" / step
+    records = read_manifest(str(folder))
+    assert records, f"{step} has no outputs"
+    return load_output(str(folder), records[0], step)
+
+
+def test_an_unchanged_rerun_restores_every_step(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    chain_of_scripts(write_pipeline)
+    first = runs()
+    assert first.state == RunState.SUCCESS
+    assert first.computed == {"a", "b", "c", "d"}
+    assert first.reasons("a") == ("not run before",)
+
+    second = runs()
+    assert second.state == RunState.SUCCESS
+    assert second.cached == {"a", "b", "c", "d"}
+    assert output_value(project, "c") == 111
+    # The log of the run that computed it, replayed into this run's log.
+    log = (project / ".orchest/pipelines/pipeline-1/runs/run2/logs/c.log").read_text()
+    assert "computed 111" in log and "restored from the cache" in log
+
+
+def test_a_changed_step_reruns_with_its_descendants_only(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    chain_of_scripts(write_pipeline)
+    runs()
+    (project / "b.py").write_text(script(20))
+    again = runs()
+    assert again.computed == {"b", "c"}
+    assert again.cached == {"a", "d"}
+    assert again.reasons("b") == ("file changed",)
+    assert again.reasons("c") == ("upstream `B` output changed",)
+    assert output_value(project, "c") == 121
+
+
+def test_a_parameter_change_says_which_and_how(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    chain_of_scripts(write_pipeline, b={"parameters": {"value": 0.1}})
+    runs()
+    again = runs(overrides={"steps": {"b": {"value": 0.2}}})
+    assert again.computed == {"b", "c"}
+    assert again.reasons("b") == ("parameter `value` changed from 0.1 to 0.2",)
+    pipeline_wide = runs(overrides={"steps": {"b": {"value": 0.2}}, "pipeline": {"n": 3}})
+    assert pipeline_wide.computed == {"a", "b", "c", "d"}
+    assert pipeline_wide.reasons("d") == ("pipeline parameter `n` added (3)",)
+
+
+def test_an_environment_change_reruns_everything(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    chain_of_scripts(write_pipeline)
+    runs(executor=IdentityTag("one"))
+    assert runs(executor=IdentityTag("one")).cached == {"a", "b", "c", "d"}
+    changed = runs(executor=IdentityTag("two"))
+    assert changed.computed == {"a", "b", "c", "d"}
+    assert changed.reasons("a") == ("environment changed",)
+    assert changed.reasons("b") == ("environment changed",)  # its input is the same
+
+
+def test_an_identical_recomputed_output_keeps_children_cached(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    # a opts out: it always runs, and outputs the same value every time.
+    chain_of_scripts(write_pipeline, a={"cache": False})
+    runs()
+    again = runs()
+    assert again.computed == {"a"}
+    assert again.reasons("a") == ("caching is off for this step",)
+    assert again.cached == {"b", "c", "d"}
+    # Once its output changes, its children run again.
+    (project / "a.py").write_text(script(2))
+    changed = runs()
+    assert changed.computed == {"a", "b", "c"}
+    assert changed.reasons("b") == ("upstream `A` output changed",)
+
+
+def test_force_recomputes_the_selection(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    chain_of_scripts(write_pipeline)
+    runs()
+    forced = runs(force=True)
+    assert forced.computed == {"a", "b", "c", "d"}
+    assert forced.reasons("c") == ("forced",)
+    selected = runs(force=True, selection=["b"])
+    assert set(selected.steps) == {"b"} and selected.computed == {"b"}
+    assert runs(selection=["b"]).cached == {"b"}
+
+
+def test_notebooks_key_on_code_cells_and_kernel_not_on_markdown_or_outputs(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    write_pipeline(
+        [
+            make_step("load", "load.ipynb", [], kernel={"name": "python3"}),
+            make_step("after", "after.py", ["load"]),
+        ],
+        {"load.ipynb": notebook(*NOTEBOOK_CELLS), "after.py": script(0)},
+    )
+    first = runs()
+    assert first.state == RunState.SUCCESS, first.steps
+    computed_text = (project / "load.ipynb").read_text()
+    assert "loaded 1" in computed_text
+
+    # The user edits the markdown, clears the outputs and adds notebook metadata.
+    edited = json.loads(computed_text)
+    edited["cells"][0]["source"] = ["# Load the data\n", "Now with more words."]
+    for cell in edited["cells"][1:]:
+        cell["outputs"], cell["execution_count"] = [], None
+    edited["metadata"]["toc"] = {"collapsed": True}
+    (project / "load.ipynb").write_text(json.dumps(edited))
+    second = runs()
+    assert second.cached == {"load", "after"}
+    restored = json.loads((project / "load.ipynb").read_text())
+    assert restored["cells"][0]["source"] == ["# Load the data\n", "Now with more words."]
+    assert restored["metadata"]["toc"] == {"collapsed": True}
+    assert "loaded 1" in "".join(restored["cells"][2]["outputs"][0]["text"])
+    assert restored["cells"][2]["execution_count"] == 2
+
+    # A code cell's edit invalidates it.
+    restored["cells"][1]["source"] = "import orchest\nvalue = orchest.get_step_param('value', 5)"
+    (project / "load.ipynb").write_text(json.dumps(restored))
+    third = runs()
+    assert third.computed == {"load", "after"}
+    assert third.reasons("load") == ("file changed",)
+    assert third.reasons("after") == ("upstream `Load` output changed",)
+
+
+def test_provenance_says_where_a_result_came_from(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    chain_of_scripts(write_pipeline)
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "steps"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    runs()
+    runs()
+    computed = runs.ledger.get("run1", "b")
+    cached = runs.ledger.get("run2", "b")
+    assert computed is not None and cached is not None
+    assert not computed.cached and cached.cached and cached.source_run_id == "run1"
+    assert cached.key == computed.key and cached.outputs_digest == computed.outputs_digest
+    assert computed.git_commit == head.strip()
+    assert computed.executor == "LocalExecutor" and computed.host
+    assert computed.state == "COMPUTED" and computed.started_at <= computed.finished_at
+    (parent,) = cached.parts.inputs
+    assert (parent.step_uuid, parent.title, parent.run_id) == ("a", "A", "run2")
+    assert parent.digest == runs.ledger.get("run2", "a").outputs_digest  # type: ignore[union-attr]
+    assert [o.size > 0 for o in computed.outputs] == [True]
+    (execution,) = runs.ledger.executions("run1", "b")
+    assert execution.success and "computed 11" in execution.stdout
+    assert runs.ledger.executions("run2", "b") == []  # restored, not executed
+
+
+def test_a_failed_step_logs_its_traceback_and_is_not_cached(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    write_pipeline([make_step("a", "a.py", [])], {"a.py": "print('before')\n1 / 0\n"})
+    assert runs().state == RunState.FAILURE
+    (execution,) = runs.ledger.executions("run1", "a")
+    assert not execution.success and "ZeroDivisionError" in execution.traceback
+    assert "before" in execution.stdout and execution.error
+    again = runs()
+    assert again.reasons("a") == ("not run before",)
+    record = runs.ledger.get("run2", "a")
+    assert record is not None and record.state == "FAILURE"
+
+
+def test_identical_outputs_are_stored_once(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    write_pipeline(
+        [make_step("a", "a.py", []), make_step("b", "b.py", [])],
+        {"a.py": script(7), "b.py": script(7) + "print('another step')\n"},
+    )
+    runs()
+    usage = runs.cache.usage()
+    # Two entries, each with an output and a log: the logs differ, the outputs do not.
+    assert usage.entries == 2
+    assert usage.objects == 3
+
+
+def test_the_least_recently_used_entries_go_past_the_size_limit(tmp_path: Path) -> None:
+    cache = StepCache(tmp_path / "cache", max_bytes=2500)
+    files = {}
+    for name in "abc":
+        files[name] = tmp_path / name
+        files[name].write_bytes(name.encode() * 1000)
+    for name in "ab":
+        cache.store(
+            key=name,
+            static_key=name,
+            step_uuid=name,
+            run_id="r",
+            files={name: files[name]},
+            details={},
+        )
+    assert cache.lookup("a") is not None  # a is now used more recently than b
+    cache.store(
+        key="c", static_key="c", step_uuid="c", run_id="r", files={"c": files["c"]}, details={}
+    )
+    assert cache.lookup("b") is None
+    assert cache.lookup("a") is not None and cache.lookup("c") is not None
+    assert cache.usage().bytes == 2000
+    objects = tmp_path / "cache" / "objects"
+    assert len([path for path in objects.rglob("*") if path.is_file()]) == 2
+    assert cache.clear().entries == 2
+    assert cache.usage() == type(cache.usage())(0, 0, 0)
+    assert not any(path.is_file() for path in objects.rglob("*"))
+
+
+def test_an_evicted_result_is_computed_again_and_says_so(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    chain_of_scripts(write_pipeline)
+    runs()
+    runs.cache.clear()
+    again = runs()
+    assert again.computed == {"a", "b", "c", "d"}
+    assert again.reasons("a") == ("its cached result is gone (evicted or cleared)",)
