@@ -12,7 +12,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Put the venv first on PATH so that `jupyter`, `jlpm` and `python` are the project's own.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: lab test install browser lint test-python test-js test-ui clean
+.PHONY: lab test install browser lint test-python test-js test-ui docker-base-image clean
 
 lab: install $(PLAYGROUND)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(PLAYGROUND) $(ALLOW_ROOT) $(LAB_ARGS)
@@ -60,6 +60,11 @@ test-ui:
 # pytest runs last so its summary line closes the output.
 test-python:
 	$(BIN)/pytest
+
+# The base image the Docker tests build environments from (jupyter-orchest/base:bookworm),
+# made offline from Debian's packages; needs a running Docker engine and root or sudo.
+docker-base-image:
+	.ci/docker-base-image
 
 clean:
 	rm -rf $(VENV) node_modules ui-tests/node_modules lib jupyter_orchest/labextension
