@@ -10,6 +10,8 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
+from .engine.cache import DEFAULT_CACHE_MAX_BYTES, StepCache, default_cache_dir
+from .engine.caching import Caching
 from .engine.executors import LocalExecutor
 from .engine.model import StepExecutor
 from .environments.backends import CHOICES, BackendChoice, BackendSettings
@@ -21,9 +23,11 @@ from .services.environments import EnvironmentService
 from .services.events import EventHub
 from .services.jobs import JobService, JobSettings
 from .services.pipelines import PipelineService
+from .services.provenance import ProvenanceService
 from .services.runs import RunService
 from .store import BuildStore, RunStore
 from .store.database import default_database_url
+from .store.provenance import ProvenanceStore
 
 DEFAULT_BASE_IMAGES = {
     "orchest/base-kernel-py": "python:3.11-slim",
@@ -105,6 +109,21 @@ class OrchestApp(ExtensionApp):
         False, help="Pass this server's proxy variables (HTTP_PROXY ...) to Docker builds."
     ).tag(config=True)
 
+    cache_dir = Unicode(
+        help="The folder of the step cache (results found again by their key); "
+        "`orchest/cache` in Jupyter's data folder by default.",
+    ).tag(config=True)
+
+    @default("cache_dir")
+    def _default_cache_dir(self) -> str:
+        return str(default_cache_dir())
+
+    cache_max_bytes = Int(
+        DEFAULT_CACHE_MAX_BYTES,
+        help="Size limit of the step cache in bytes; the least recently used results go "
+        "first. 0 turns caching off (provenance is still recorded).",
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set before extensions initialize
         root_dir = Path(self.serverapp.root_dir).expanduser().resolve()
@@ -118,6 +137,10 @@ class OrchestApp(ExtensionApp):
             else LocalExecutor(grace_period=self.kernel_grace_period)
         )
         data_dir = Path(self.data_dir).expanduser().resolve() if self.data_dir else None
+        cache_dir = Path(self.cache_dir).expanduser().resolve()
+        cache = StepCache(cache_dir, self.cache_max_bytes) if self.cache_max_bytes > 0 else None
+        provenance = ProvenanceStore(store)
+        caching = Caching(cache, provenance)
         self.runs = RunService(
             pipelines,
             store,
@@ -125,6 +148,8 @@ class OrchestApp(ExtensionApp):
             parallelism=self.max_parallel_steps,
             data_dir=data_dir,
             observer=events,
+            caching=caching,
+            provenance=provenance,
         )
         self.jobs = JobService(
             pipelines,
@@ -137,6 +162,7 @@ class OrchestApp(ExtensionApp):
                 max_concurrent_runs=self.max_concurrent_job_runs,
             ),
             events,
+            caching=caching,
         )
         self._scheduler: asyncio.Task[None] | None = None
         self.settings.update(
@@ -145,6 +171,7 @@ class OrchestApp(ExtensionApp):
             orchest_jobs=self.jobs,
             orchest_environments=EnvironmentService(pipelines, self.builds),
             orchest_events=events,
+            orchest_provenance=ProvenanceService(provenance, cache),
         )
 
     def _builds(self, root_dir: Path, store: RunStore, events: EventHub) -> Builds:

@@ -27,6 +27,16 @@ from typing import Any
 
 from .hashing import FileDigests
 
+DEFAULT_CACHE_MAX_BYTES = 10 * 2**30
+
+
+def default_cache_dir() -> Path:
+    """`orchest/cache` in Jupyter's data folder: the server's and the command line's."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "orchest" / "cache"
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY,

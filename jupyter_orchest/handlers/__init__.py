@@ -22,6 +22,7 @@ from .jobs import (
     SchedulePreviewHandler,
 )
 from .pipelines import PipelineCollectionHandler, PipelineHandler
+from .provenance import CacheHandler, StepProvenanceHandler
 from .runs import RunCancelHandler, RunCollectionHandler, RunHandler, StepLogHandler
 
 API_PREFIX = "orchest/api"
@@ -36,6 +37,11 @@ def api_routes() -> list[tuple[str, Any]]:
         (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)", RunHandler),
         (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/cancel", RunCancelHandler),
         (rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/steps/(?P<step_uuid>[\w-]+)/log", StepLogHandler),
+        (
+            rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/steps/(?P<step_uuid>[\w-]+)/provenance",
+            StepProvenanceHandler,
+        ),
+        (rf"/{API_PREFIX}/cache", CacheHandler),
         (rf"/{API_PREFIX}/jobs", JobCollectionHandler),
         (rf"/{API_PREFIX}/job-defaults", JobDefaultsHandler),
         (rf"/{API_PREFIX}/jobs/(?P<job_id>\w+)", JobHandler),

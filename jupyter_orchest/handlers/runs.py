@@ -32,6 +32,7 @@ class RunCollectionHandler(RunsResource):
             steps=steps,
             parameters=body.get("parameters"),
             fail_fast=bool(body.get("fail_fast", False)),
+            force=bool(body.get("force", False)),
         )
         self.set_status(201)
         self.finish(run)

@@ -20,6 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from ..engine.caching import Caching
 from ..engine.events import ObserverGroup, RunChanged, RunObserver
 from ..engine.launch import RunLayout, effective_parameters, parallelism_for, prepare_run
 from ..engine.logs import step_log_path
@@ -88,8 +89,10 @@ class JobService:
         settings: JobSettings,
         observer: RunObserver,
         clock: Clock = system_clock,
+        caching: Caching | None = None,
     ) -> None:
         self.pipelines, self.runs, self.executor = pipelines, runs, executor
+        self.caching = caching
         self.store = JobStore(runs)
         self.settings, self.observer, self.clock = settings, observer, clock
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
@@ -435,6 +438,7 @@ class JobService:
             observer=ObserverGroup([self.runs, self.observer]),
             parallelism=parallelism_for(definition, self.settings.parallelism),
             extra_env=job.env_variables,
+            caching=self.caching,
         )
 
     def _layout(self, job: JobRecord, folder: Path, run_id: str) -> RunLayout:

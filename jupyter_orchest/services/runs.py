@@ -3,19 +3,23 @@
 import asyncio
 import logging
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..engine.caching import Caching
 from ..engine.events import NoOpObserver, ObserverGroup, RunChanged, RunObserver
 from ..engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
 from ..engine.logs import step_log_path
 from ..engine.model import RunState, StepExecutor, StepState
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunType, plan_run
+from ..engine.provenance import StepProvenance
 from ..pipeline import PipelineValidationError
 from ..store import RunRecord, RunStore, StepRunRecord
+from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound
 from .pipelines import PipelineService
 
@@ -41,7 +45,13 @@ class ActiveRun:
     task: "asyncio.Task[RunState]"
 
 
-def run_to_json(run: RunRecord) -> dict[str, Any]:
+def run_to_json(
+    run: RunRecord, provenance: Mapping[str, StepProvenance] | None = None
+) -> dict[str, Any]:
+    """The run; with the provenance of its steps (by uuid), each step says whether it came
+    from the cache (`cached`) and why it was computed (`reasons`)."""
+    provenance = provenance or {}
+
     def iso(moment: datetime | None) -> str | None:
         return moment.isoformat() if moment else None
 
@@ -66,6 +76,10 @@ def run_to_json(run: RunRecord) -> dict[str, Any]:
                 "message": step.message,
                 "started_at": iso(step.started_at),
                 "finished_at": iso(step.finished_at),
+                "cached": step.step_uuid in provenance and provenance[step.step_uuid].cached,
+                "reasons": list(provenance[step.step_uuid].reasons)
+                if step.step_uuid in provenance
+                else [],
             }
             for step in run.steps
         ],
@@ -84,8 +98,11 @@ class RunService:
         parallelism: int,
         data_dir: Path | None = None,
         observer: RunObserver | None = None,
+        caching: Caching | None = None,
+        provenance: ProvenanceStore | None = None,
     ) -> None:
         self.pipelines, self.store, self.executor = pipelines, store, executor
+        self.caching, self.provenance = caching, provenance
         self.parallelism = parallelism
         self.data_dir = data_dir
         self.observer = observer or NoOpObserver()
@@ -102,7 +119,10 @@ class RunService:
         steps: list[str] | None = None,
         parameters: object = None,
         fail_fast: bool = False,
+        force: bool = False,
     ) -> dict[str, Any]:
+        """Start a run; `force` recomputes the selected steps (all of them for a full run)
+        rather than restoring them from the cache."""
         pipeline = self.pipelines.read(pipeline_path)
         if pipeline.definition is None or pipeline.issues:
             raise PipelineValidationError(pipeline.issues)
@@ -166,6 +186,8 @@ class RunService:
             parallelism=parallelism_for(definition, self.parallelism),
             overrides=overrides,
             fail_fast=fail_fast,
+            caching=self.caching,
+            force=force,
         )
         task = asyncio.ensure_future(self._execute(runner))
         self._active[definition["uuid"]] = ActiveRun(runner, task)
@@ -176,7 +198,7 @@ class RunService:
         run = self.store.get_run(run_id)
         if run is None:
             raise NotFound(f"There is no run '{run_id}'.")
-        return run_to_json(run)
+        return run_to_json(run, self._provenance([run_id]).get(run_id))
 
     def list(self, pipeline_path: str | None = None) -> list[dict[str, Any]]:
         pipeline_uuid = None
@@ -185,7 +207,17 @@ class RunService:
             pipeline_uuid = definition.get("uuid")
             if not isinstance(pipeline_uuid, str):
                 return []
-        return [run_to_json(run) for run in self.store.list_runs(pipeline_uuid)]
+        runs = self.store.list_runs(pipeline_uuid)
+        provenance = self._provenance([run.id for run in runs])
+        return [run_to_json(run, provenance.get(run.id)) for run in runs]
+
+    def _provenance(self, run_ids: Iterable[str]) -> dict[str, dict[str, StepProvenance]]:
+        """The provenance of these runs' steps: by run id, then step uuid."""
+        found: dict[str, dict[str, StepProvenance]] = {}
+        if self.provenance is not None:
+            for (run_id, step_uuid), record in self.provenance.for_runs(run_ids).items():
+                found.setdefault(run_id, {})[step_uuid] = record
+        return found
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         for active in self._active.values():
