@@ -408,3 +408,12 @@ def test_ensure_valid_raises_with_every_issue(make_pipeline: Factory, make_step:
         "unsupported-version",
     }
     ensure_valid(make_pipeline(make_step("a", "Load")))
+
+
+def test_a_step_may_opt_out_of_caching_with_a_boolean(
+    make_pipeline: Factory, make_step: Factory
+) -> None:
+    assert validate_definition(make_pipeline(make_step("a1", "Load", cache=False))) == []
+    issue = only(make_pipeline(make_step("a1", "Load", cache="no")), "schema")
+    assert issue.pointer == "/steps/a1/cache"
+    assert "must be true or false" in issue.message
