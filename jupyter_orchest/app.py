@@ -2,11 +2,9 @@
 
 import asyncio
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
@@ -14,7 +12,13 @@ from .engine.cache import DEFAULT_CACHE_MAX_BYTES, StepCache, default_cache_dir
 from .engine.caching import Caching
 from .engine.executors import LocalExecutor
 from .engine.model import StepExecutor
-from .environments.backends import CHOICES, BackendChoice, BackendSettings
+from .environments.backends import (
+    CHOICES,
+    DEFAULT_BASE_IMAGES,
+    BackendChoice,
+    default_settings,
+    kernelspecs_dir,
+)
 from .environments.builds import Builds
 from .environments.executor import EnvironmentExecutor
 from .environments.kernelspecs import KernelspecFolder
@@ -28,12 +32,6 @@ from .services.runs import RunService
 from .store import BuildStore, RunStore
 from .store.database import default_database_url
 from .store.provenance import ProvenanceStore
-
-DEFAULT_BASE_IMAGES = {
-    "orchest/base-kernel-py": "python:3.11-slim",
-    "orchest/base-kernel-r": "r-base",
-    "orchest/base-kernel-julia": "julia",
-}
 
 
 class OrchestApp(ExtensionApp):
@@ -175,11 +173,8 @@ class OrchestApp(ExtensionApp):
         )
 
     def _builds(self, root_dir: Path, store: RunStore, events: EventHub) -> Builds:
-        data = Path(jupyter_data_dir()) / "orchest"
-        settings = BackendSettings(
-            choice=self.environment_backend,
-            sdk_parent=data / "sdk",
-            runtime_dir=Path(tempfile.gettempdir()) / f"jupyter-orchest-docker-{os.getuid()}",
+        settings = default_settings(
+            self.environment_backend,
             base_images=self.base_images,
             grace_period=self.kernel_grace_period,
             ca_bundle=Path(self.build_ca_bundle).expanduser() if self.build_ca_bundle else None,
@@ -187,7 +182,7 @@ class OrchestApp(ExtensionApp):
             carry_proxy=self.build_carry_proxy,
         )
         # Each built environment's kernel appears in JupyterLab's launcher and kernel picker.
-        kernels = data / "kernels"
+        kernels = kernelspecs_dir()
         assert self.serverapp is not None
         spec_manager = self.serverapp.kernel_spec_manager
         if spec_manager is not None and str(kernels) not in spec_manager.kernel_dirs:

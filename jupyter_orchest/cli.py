@@ -1,5 +1,5 @@
-"""`jupyter orchest`: run pipelines from a terminal, without a server (for CI and cron), and
-manage the jobs of a running server.
+"""`jupyter orchest`: run pipelines from a terminal, without a server (for CI and cron), manage
+a project's environments, and manage the jobs of a running server.
 
 Imports stay lean: no Jupyter server stack is loaded to run a pipeline.
 """
@@ -21,6 +21,13 @@ from .engine.launch import RunLayout, check_overrides, parallelism_for, prepare_
 from .engine.model import RunState, StepExecutor, StepState
 from .engine.orchestrator import PipelineRunner
 from .engine.planning import RunType, plan_run
+from .environments.cli import (
+    EnvironmentCommandError,
+    add_environment_commands,
+    make_builds,
+    run_environment_command,
+)
+from .environments.definition import environment_issues
 from .jobs.cli import JobCommandError, add_job_commands, run_job_command
 from .pipeline import (
     PipelineValidationError,
@@ -127,6 +134,7 @@ def load_pipeline(path: Path) -> tuple[dict[str, Any], Path]:
     definition = parse_definition(text)
     project = project_folder(path, Path(path.anchor))
     issues = validate_definition(definition, pipeline_dir=folder_in_project(path, project))
+    issues += environment_issues(definition, project)
     if issues:
         raise PipelineValidationError(issues)
     return definition, project
@@ -135,8 +143,13 @@ def load_pipeline(path: Path) -> tuple[dict[str, Any], Path]:
 async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
     # Imported here: kernels and their clients are only needed once a run really starts.
     from .engine.executors import LocalExecutor
+    from .environments.executor import EnvironmentExecutor
 
-    executor = LocalExecutor()
+    builds = None
+    executor: StepExecutor = LocalExecutor()
+    if args.environment_backend != "none":
+        builds = make_builds(args.environment_backend, out, show_log=False)
+        executor = EnvironmentExecutor(builds)
     # Kernels warm up while the pipeline is read and validated (jsonschema's import is slow).
     warming_up = asyncio.ensure_future(executor.start())
     try:
@@ -149,6 +162,8 @@ async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         warming_up.cancel()
         await executor.shutdown()
+        if builds is not None:
+            await builds.shutdown()
     print(progress.summary(state), file=out)
     print(f"Logs: {layout.logs_dir}", file=out)
     return 0 if state == RunState.SUCCESS else 1
@@ -216,6 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fail-fast", action="store_true", help="abort everything on a failure")
     run.add_argument("--parallelism", type=int, help="steps run at once (default: CPUs)")
     run.add_argument("--data-dir", help="the steps' data folder (default: <project>/data)")
+    run.add_argument(
+        "--environment-backend",
+        choices=("auto", "docker", "local", "none"),
+        default="auto",
+        help="run steps in their environments, built with Docker or as local virtual "
+        "environments ('auto', the default: Docker when an engine answers), or with this "
+        "Python's own kernels and interpreters ('none')",
+    )
+    add_environment_commands(commands)
     add_job_commands(commands)
     return parser
 
@@ -225,10 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "job":
             return run_job_command(args, sys.stdout)
+        if args.command == "env":
+            return run_environment_command(args, sys.stdout)
         return asyncio.run(run_pipeline(args, sys.stdout))
     except PipelineValidationError as error:
         print(error, file=sys.stderr)
-    except (UsageError, JobCommandError) as error:
+    except (UsageError, JobCommandError, EnvironmentCommandError) as error:
         print(f"error: {error}", file=sys.stderr)
     return 2
 

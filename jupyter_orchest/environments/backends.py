@@ -9,10 +9,14 @@ without Docker would otherwise pay for it at start-up.
 import asyncio
 import importlib
 import logging
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
+
+from jupyter_core.paths import jupyter_data_dir
 
 from .local import LocalBackend
 from .model import BackendUnavailable, EnvironmentBackend
@@ -20,6 +24,12 @@ from .model import BackendUnavailable, EnvironmentBackend
 log = logging.getLogger(__name__)
 
 CHOICES = ("auto", "docker", "local", "none")
+DEFAULT_BASE_IMAGES = {
+    "orchest/base-kernel-py": "python:3.11-slim",
+    "orchest/base-kernel-r": "r-base",
+    "orchest/base-kernel-julia": "julia",
+}
+"""Public images for Orchest's base images, whose own images are not published any more."""
 NONE_MESSAGE = (
     "Environments are turned off (the environment backend is 'none'): steps run with the "
     "server's own kernels and interpreters. Set OrchestApp.environment_backend to 'local' or "
@@ -35,7 +45,7 @@ class BackendSettings:
     """Where the SDK's folder for environments is made (see `sdk_bundle`)."""
     runtime_dir: Path
     """Docker: a folder for kernels' connection files and sockets."""
-    base_images: Mapping[str, str] = field(default_factory=dict)
+    base_images: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_BASE_IMAGES))
     """Orchest's base image names and the images used for them (Docker)."""
     grace_period: float = 3.0
     ca_bundle: Path | None = None
@@ -43,6 +53,29 @@ class BackendSettings:
     carry_proxy: bool = False
     check_timeout: float = 5.0
     """Seconds `auto` waits for a Docker engine to answer."""
+
+
+def data_dir() -> Path:
+    """This extension's folder in Jupyter's data folder: the SDK's folder for environments
+    and the environments' kernelspecs live there."""
+    return Path(jupyter_data_dir()) / "orchest"
+
+
+def kernelspecs_dir() -> Path:
+    """Where built environments' kernelspecs are installed, for the server to add to its
+    kernelspec folders."""
+    return data_dir() / "kernels"
+
+
+def default_settings(choice: str, **options: Any) -> BackendSettings:
+    """Settings with this machine's folders; `options` as BackendSettings takes them."""
+    return BackendSettings(
+        choice=choice,
+        sdk_parent=data_dir() / "sdk",
+        # Short and per user: Unix socket paths must stay under about 100 characters.
+        runtime_dir=Path(tempfile.gettempdir()) / f"orchest-docker-{os.getuid()}",
+        **options,
+    )
 
 
 class BackendChoice:

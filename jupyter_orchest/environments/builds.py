@@ -193,9 +193,12 @@ class Builds:
         except EnvironmentUnavailable:
             return None
 
-    def active_build(self, project_dir: Path, uuid: str) -> BuildRecord | None:
+    async def wait(self, project_dir: Path, uuid: str, number: int) -> BuildRecord | None:
+        """The build's record once it is finished."""
         active = self._active.get(_key(project_dir, uuid))
-        return active.record if active else None
+        if active is not None and active.record.number == number:
+            await _settled(active.task)
+        return self.store.get_build(str(project_dir), uuid, number)
 
     def cancel(self, project_dir: Path, uuid: str, number: int) -> bool:
         """Cancel the build if it is under way; False if it is not."""
