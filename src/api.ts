@@ -1,10 +1,22 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IValidationIssue } from './pipeline';
+import { IRunJSON } from './model/runs';
 
 /** Where the server extension serves its REST API, under the server's base URL. */
-const API_ROOT = 'orchest/api';
+export const API_ROOT = 'orchest/api';
+
+/**
+ * A validation issue, as the server reports it for a pipeline file.
+ */
+export interface IValidationIssue {
+  /** JSON pointer into the definition, e.g. `/steps/<uuid>/file_path`. */
+  pointer: string;
+  message: string;
+  rule: string;
+  /** UUID of the step the issue is about, or null for the pipeline as a whole. */
+  step: string | null;
+}
 
 /**
  * A pipeline file as the server reads it.
@@ -20,13 +32,46 @@ export interface IPipelineFile {
   issues: IValidationIssue[];
 }
 
+/** A pipeline found in the workspace. */
+export interface IPipelineSummary {
+  path: string;
+  project: string;
+  name: string;
+  uuid: string | null;
+  valid: boolean;
+}
+
+/** What runs: every step, the selected steps, or the selected steps and their ancestors. */
+export type RunType = 'all' | 'selection' | 'incoming';
+
+export type BuildState =
+  'PENDING' | 'BUILDING' | 'SUCCESS' | 'FAILURE' | 'ABORTED';
+
+/** An environment of a project, with its latest build. */
+export interface IEnvironment {
+  uuid: string;
+  name: string;
+  base_image: string;
+  language: string;
+  gpu_support: boolean;
+  setup_script: string;
+  build: { number: number; state: BuildState; [key: string]: unknown } | null;
+}
+
+/** An environment as the server lists it: its latest build under either name. */
+type IEnvironmentJSON = Omit<IEnvironment, 'build'> & {
+  build?: IEnvironment['build'];
+  latest_build?: IEnvironment['build'];
+};
+
 /**
  * An error answered by the server extension, carrying the message it wrote for people.
  */
 export class OrchestApiError extends Error {
   constructor(
     message: string,
-    readonly status: number
+    readonly status: number,
+    readonly issues: IValidationIssue[] = []
   ) {
     super(message);
     this.name = 'OrchestApiError';
@@ -34,12 +79,18 @@ export class OrchestApiError extends Error {
 }
 
 /**
- * Client of the server extension's pipeline resources.
+ * Client of the server extension's REST API.
  */
-export class PipelinesClient {
+export class OrchestClient {
   constructor(
-    private readonly serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
+    readonly serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
+
+  listPipelines(): Promise<IPipelineSummary[]> {
+    return this.request<{ pipelines: IPipelineSummary[] }>('pipelines').then(
+      body => body.pipelines
+    );
+  }
 
   /**
    * Create a pipeline file in `folder` (relative to the server's root, '' for the root).
@@ -56,31 +107,118 @@ export class PipelinesClient {
    * Read a pipeline file with the issues the server's validation finds in it.
    */
   getPipeline(path: string): Promise<IPipelineFile> {
+    return this.request<IPipelineFile>(`pipelines/${URLExt.encodeParts(path)}`);
+  }
+
+  /**
+   * Validate a definition and write it to the file; refused (400, with the issues) when
+   * the definition is not valid, leaving the file as it was.
+   */
+  savePipeline(path: string, definition: unknown): Promise<IPipelineFile> {
     return this.request<IPipelineFile>(
       `pipelines/${URLExt.encodeParts(path)}`,
       {
-        method: 'GET'
+        method: 'PUT',
+        body: JSON.stringify({ definition })
       }
     );
   }
 
-  private async request<T>(endpoint: string, init: RequestInit): Promise<T> {
+  startRun(
+    pipeline: string,
+    type: RunType,
+    steps: string[]
+  ): Promise<IRunJSON> {
+    return this.request<IRunJSON>('runs', {
+      method: 'POST',
+      body: JSON.stringify({ pipeline, type, steps })
+    });
+  }
+
+  listRuns(pipeline: string): Promise<IRunJSON[]> {
+    const query = URLExt.objectToQueryString({ pipeline });
+    return this.request<{ runs: IRunJSON[] }>(`runs${query}`).then(
+      body => body.runs
+    );
+  }
+
+  getRun(id: string): Promise<IRunJSON> {
+    return this.request<IRunJSON>(`runs/${id}`);
+  }
+
+  cancelRun(id: string): Promise<IRunJSON> {
+    return this.request<IRunJSON>(`runs/${id}/cancel`, { method: 'POST' });
+  }
+
+  /** A step's output in a run, from byte `offset` on. */
+  stepLog(runId: string, stepUuid: string, offset = 0): Promise<string> {
+    return this.requestText(
+      `runs/${runId}/steps/${encodeURIComponent(stepUuid)}/log?offset=${offset}`
+    );
+  }
+
+  listEnvironments(project: string): Promise<IEnvironment[]> {
+    const query = URLExt.objectToQueryString({ project });
+    return this.request<{ environments: IEnvironmentJSON[] }>(
+      `environments${query}`
+    ).then(body =>
+      body.environments.map(({ latest_build, ...environment }) => ({
+        ...environment,
+        build: environment.build ?? latest_build ?? null
+      }))
+    );
+  }
+
+  buildEnvironment(project: string, uuid: string): Promise<unknown> {
+    const query = URLExt.objectToQueryString({ project });
+    return this.request(
+      `environments/${encodeURIComponent(uuid)}/builds${query}`,
+      { method: 'POST' }
+    );
+  }
+
+  buildLog(project: string, uuid: string, build: number): Promise<string> {
+    const query = URLExt.objectToQueryString({ project });
+    return this.requestText(
+      `environments/${encodeURIComponent(uuid)}/builds/${build}/log${query}`
+    );
+  }
+
+  /** The kernel a notebook's pipeline step runs in, when its environment has one. */
+  kernelForNotebook(path: string): Promise<{ kernel_name: string | null }> {
+    const query = URLExt.objectToQueryString({ path });
+    return this.request<{ kernel_name: string | null }>(
+      `environments/kernel${query}`
+    );
+  }
+
+  private async request<T>(
+    endpoint: string,
+    init: RequestInit = {}
+  ): Promise<T> {
+    const response = await this.fetch(endpoint, init);
+    const body = await readJson(response);
+    if (!response.ok) {
+      throw apiError(response, body);
+    }
+    return body as T;
+  }
+
+  private async requestText(endpoint: string): Promise<string> {
+    const response = await this.fetch(endpoint, {});
+    if (!response.ok) {
+      throw apiError(response, await readJson(response));
+    }
+    return response.text();
+  }
+
+  private async fetch(endpoint: string, init: RequestInit): Promise<Response> {
     const url = URLExt.join(this.serverSettings.baseUrl, API_ROOT, endpoint);
-    let response: Response;
     try {
-      response = await ServerConnection.makeRequest(
-        url,
-        init,
-        this.serverSettings
-      );
+      return await ServerConnection.makeRequest(url, init, this.serverSettings);
     } catch (error) {
       throw new ServerConnection.NetworkError(error as TypeError);
     }
-    const body = await readJson(response);
-    if (!response.ok) {
-      throw new OrchestApiError(errorMessage(response, body), response.status);
-    }
-    return body as T;
   }
 }
 
@@ -94,14 +232,21 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-function errorMessage(response: Response, body: unknown): string {
-  if (
-    typeof body === 'object' &&
-    body !== null &&
-    typeof (body as { message?: unknown }).message === 'string'
-  ) {
-    return (body as { message: string }).message;
+function apiError(response: Response, body: unknown): OrchestApiError {
+  const fields = (typeof body === 'object' && body !== null ? body : {}) as {
+    message?: unknown;
+    issues?: unknown;
+  };
+  const issues = Array.isArray(fields.issues)
+    ? (fields.issues as IValidationIssue[])
+    : [];
+  if (typeof fields.message === 'string') {
+    return new OrchestApiError(fields.message, response.status, issues);
   }
   const reason = response.statusText ? ` ${response.statusText}` : '';
-  return `The server answered ${response.status}${reason}.`;
+  return new OrchestApiError(
+    `The server answered ${response.status}${reason}.`,
+    response.status,
+    issues
+  );
 }

@@ -1,47 +1,133 @@
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  Notification,
+  showErrorMessage,
+  WidgetTracker
+} from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { Contents, IDefaultDrive } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import {
+  CommandToolbarButton,
+  deleteIcon,
+  fastForwardIcon,
+  redoIcon,
+  runIcon,
+  stopIcon,
+  treeViewIcon,
+  undoIcon
+} from '@jupyterlab/ui-components';
+import { Signal } from '@lumino/signaling';
 
-// Activation registers the widget factory, which needs the client and the widget at once.
+// The plugin registers the editor's factory, its content provider and the sidebar at
+// activation, so their modules are needed at once.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
-import { PipelinesClient } from './api';
+import { OrchestClient, RunType } from './api';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import {
+  PIPELINE_CONTENT_PROVIDER,
+  PipelineContentProvider,
+  PipelineModelFactory
+} from './editor/contents';
+import { IKernelChoice } from './editor/Properties';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import {
+  IEditorSettings,
+  PipelineDocument,
+  PipelineEditor,
+  PipelineEditorFactory
+} from './editor/widget';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { OrchestEvents } from './events';
 import { pipelineIcon } from './icons';
+import { DEFAULT_KERNEL } from './model/definition';
+import { isRunActive } from './model/runs';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
-import { PipelinePlaceholderFactory } from './widget';
+import { NotebookOutputFollower, switchToStepKernel } from './notebooks';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { createBuildLogView, createRunView } from './runview/RunView';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { ICurrentPipeline, OrchestSidebar } from './sidebar/Sidebar';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { StepFiles } from './stepfiles';
+
+const PLUGIN_ID = 'jupyter-orchest:plugin';
 
 /** The document registry's name for pipeline files. */
 const PIPELINE_FILE_TYPE = 'orchest';
 
-/** The widget factory that opens pipeline files (a placeholder until the DAG editor). */
+/** The widget factory that opens pipeline files. */
 const PIPELINE_EDITOR_FACTORY = 'Pipeline Editor';
 
 /** The name the server turns into the file name of a new pipeline (`untitled.orchest`). */
 const NEW_PIPELINE_NAME = 'Untitled';
 
-namespace CommandIDs {
+export namespace CommandIDs {
   export const newPipeline = 'orchest:new-pipeline';
+  export const runAll = 'orchest:run-all';
+  export const runSelected = 'orchest:run-selected';
+  export const runIncoming = 'orchest:run-incoming';
+  export const cancelRun = 'orchest:cancel-run';
+  export const undo = 'orchest:undo';
+  export const redo = 'orchest:redo';
+  export const deleteSelection = 'orchest:delete-selection';
+  export const selectAll = 'orchest:select-all';
+  export const autoLayout = 'orchest:auto-layout';
+  export const openStepFile = 'orchest:open-step-file';
+  export const showLogs = 'orchest:show-logs';
+  export const runStepFile = 'orchest:run-step-file';
+  export const runStepFileIncoming = 'orchest:run-step-file-incoming';
+  export const openSidebar = 'orchest:open-sidebar';
 }
 
+/** Commands whose state follows the current editor's selection and run. */
+const EDITOR_COMMANDS = [
+  CommandIDs.runAll,
+  CommandIDs.runSelected,
+  CommandIDs.runIncoming,
+  CommandIDs.cancelRun,
+  CommandIDs.undo,
+  CommandIDs.redo,
+  CommandIDs.deleteSelection,
+  CommandIDs.openStepFile,
+  CommandIDs.showLogs
+];
+
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-orchest:plugin',
+  id: PLUGIN_ID,
   description:
-    'Pipeline files (*.orchest): their file type and view, and the New Pipeline command.',
+    'Pipelines (*.orchest files): the visual editor, runs with live states and logs, the Orchest sidebar and the New Pipeline command.',
   autoStart: true,
-  requires: [IDocumentManager],
-  optional: [IDefaultFileBrowser, ICommandPalette, ILauncher, ITranslator],
+  requires: [IDocumentManager, IDefaultDrive],
+  optional: [
+    IDefaultFileBrowser,
+    ICommandPalette,
+    ILauncher,
+    ITranslator,
+    ISettingRegistry,
+    ILayoutRestorer,
+    INotebookTracker
+  ],
   activate: (
     app: JupyterFrontEnd,
     docManager: IDocumentManager,
+    defaultDrive: Contents.IDrive,
     fileBrowser: IDefaultFileBrowser | null,
     palette: ICommandPalette | null,
     launcher: ILauncher | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null,
+    notebooks: INotebookTracker | null
   ): void => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyter_orchest');
@@ -49,8 +135,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // "Other" section in every language.
     // eslint-disable-next-line jupyter/incorrect-translator-usage
     const jupyterlabTrans = translator.load('jupyterlab');
-    const client = new PipelinesClient(app.serviceManager.serverSettings);
+    const { commands, serviceManager } = app;
+    const client = new OrchestClient(serviceManager.serverSettings);
+    const events = new OrchestEvents(serviceManager.serverSettings);
+    const contents = serviceManager.contents;
 
+    let settings: IEditorSettings = { autoSave: false, defaultEnvironment: '' };
+    if (settingRegistry) {
+      void settingRegistry.load(PLUGIN_ID).then(loaded => {
+        const read = () => {
+          settings = {
+            autoSave: loaded.get('autoSave').composite as boolean,
+            defaultEnvironment: loaded.get('defaultEnvironment')
+              .composite as string
+          };
+        };
+        read();
+        loaded.changed.connect(read);
+      });
+    }
+
+    defaultDrive.contentProviderRegistry?.register(
+      PIPELINE_CONTENT_PROVIDER,
+      new PipelineContentProvider(defaultDrive, client)
+    );
+    app.docRegistry.addModelFactory(new PipelineModelFactory());
     app.docRegistry.addFileType({
       name: PIPELINE_FILE_TYPE,
       displayName: trans.__('Pipeline'),
@@ -60,21 +169,325 @@ const plugin: JupyterFrontEndPlugin<void> = {
       fileFormat: 'text',
       icon: pipelineIcon
     });
-    app.docRegistry.addWidgetFactory(
-      new PipelinePlaceholderFactory(
-        {
-          name: PIPELINE_EDITOR_FACTORY,
-          label: trans.__('Pipeline Editor'),
-          modelName: 'text',
-          fileTypes: [PIPELINE_FILE_TYPE],
-          defaultFor: [PIPELINE_FILE_TYPE],
-          translator
-        },
-        client
-      )
+    const factory = new PipelineEditorFactory(
+      {
+        name: PIPELINE_EDITOR_FACTORY,
+        label: trans.__('Pipeline Editor'),
+        modelName: 'orchest-pipeline',
+        fileTypes: [PIPELINE_FILE_TYPE],
+        defaultFor: [PIPELINE_FILE_TYPE],
+        translator
+      },
+      {
+        client,
+        events,
+        docManager,
+        settings: () => settings,
+        kernels: () =>
+          kernelChoices(serviceManager.kernelspecs.specs?.kernelspecs)
+      }
     );
+    app.docRegistry.addWidgetFactory(factory);
 
-    app.commands.addCommand(CommandIDs.newPipeline, {
+    const tracker = new WidgetTracker<PipelineDocument>({
+      namespace: 'orchest-pipelines'
+    });
+    void restorer?.restore(tracker, {
+      command: 'docmanager:open',
+      args: widget => ({
+        path: widget.context.path,
+        factory: PIPELINE_EDITOR_FACTORY
+      }),
+      name: widget => widget.context.path
+    });
+    const currentChanged = new Signal<object, void>(tracker);
+    let currentKey = '';
+    const current = (): PipelineEditor | null =>
+      tracker.currentWidget?.content ?? null;
+    const currentPipeline = (): ICurrentPipeline | null => {
+      const editor = current();
+      return editor && editor.model.pipeline
+        ? {
+            path: editor.path,
+            uuid: editor.model.pipeline.uuid,
+            project: editor.project
+          }
+        : null;
+    };
+    const onEditorChanged = () => {
+      EDITOR_COMMANDS.forEach(id => commands.notifyCommandChanged(id));
+      const key = JSON.stringify(currentPipeline());
+      if (key !== currentKey) {
+        currentKey = key;
+        currentChanged.emit();
+      }
+    };
+    tracker.currentChanged.connect(onEditorChanged);
+
+    factory.widgetCreated.connect((_, widget) => {
+      widget.context.pathChanged.connect(() => void tracker.save(widget));
+      widget.content.model.changed.connect(() => {
+        if (widget === tracker.currentWidget) {
+          onEditorChanged();
+        }
+      });
+      void tracker.add(widget);
+      const buttons = [
+        CommandIDs.runAll,
+        CommandIDs.runSelected,
+        CommandIDs.runIncoming,
+        CommandIDs.cancelRun,
+        CommandIDs.undo,
+        CommandIDs.redo,
+        CommandIDs.deleteSelection,
+        CommandIDs.autoLayout
+      ];
+      for (const id of buttons) {
+        widget.toolbar.addItem(
+          id.replace('orchest:', ''),
+          new CommandToolbarButton({ commands, id, args: { toolbar: true } })
+        );
+      }
+    });
+
+    const hasEditor = () => current() !== null;
+    const hasSelection = () => (current()?.model.selection.size ?? 0) > 0;
+    const addEditorCommand = (
+      id: string,
+      options: {
+        label: string;
+        caption: string;
+        icon?: typeof runIcon;
+        isEnabled?: () => boolean;
+        execute: (editor: PipelineEditor) => unknown;
+      }
+    ) =>
+      commands.addCommand(id, {
+        label: args => (args.toolbar ? '' : options.label),
+        caption: options.caption,
+        icon: options.icon,
+        isEnabled: () => hasEditor() && (options.isEnabled?.() ?? true),
+        execute: () => {
+          const editor = current();
+          return editor ? options.execute(editor) : undefined;
+        }
+      });
+    const run = (type: RunType) => (editor: PipelineEditor) => editor.run(type);
+    const runActive = () => isRunActive(current()?.model.run ?? null);
+
+    addEditorCommand(CommandIDs.runAll, {
+      label: trans.__('Run All Steps'),
+      caption: trans.__('Run every step of the pipeline'),
+      icon: fastForwardIcon,
+      isEnabled: () => !runActive(),
+      execute: run('all')
+    });
+    addEditorCommand(CommandIDs.runSelected, {
+      label: trans.__('Run Selected Steps'),
+      caption: trans.__(
+        'Run the selected steps, using their parents’ last outputs'
+      ),
+      icon: runIcon,
+      isEnabled: () => hasSelection() && !runActive(),
+      execute: run('selection')
+    });
+    addEditorCommand(CommandIDs.runIncoming, {
+      label: trans.__('Run Incoming Steps'),
+      caption: trans.__('Run the selected steps and every step they depend on'),
+      icon: runIcon,
+      isEnabled: () => hasSelection() && !runActive(),
+      execute: run('incoming')
+    });
+    addEditorCommand(CommandIDs.cancelRun, {
+      label: trans.__('Cancel Run'),
+      caption: trans.__('Cancel the pipeline’s run'),
+      icon: stopIcon,
+      isEnabled: runActive,
+      execute: editor => editor.cancel()
+    });
+    addEditorCommand(CommandIDs.undo, {
+      label: trans.__('Undo Pipeline Edit'),
+      caption: trans.__('Undo the last change to the pipeline'),
+      icon: undoIcon,
+      isEnabled: () => current()?.model.canUndo ?? false,
+      execute: editor => editor.model.undo()
+    });
+    addEditorCommand(CommandIDs.redo, {
+      label: trans.__('Redo Pipeline Edit'),
+      caption: trans.__('Redo the last change undone'),
+      icon: redoIcon,
+      isEnabled: () => current()?.model.canRedo ?? false,
+      execute: editor => editor.model.redo()
+    });
+    addEditorCommand(CommandIDs.deleteSelection, {
+      label: trans.__('Delete'),
+      caption: trans.__('Delete the selected steps and connections'),
+      icon: deleteIcon,
+      isEnabled: () =>
+        hasSelection() || (current()?.model.selectedConnections.size ?? 0) > 0,
+      execute: editor => editor.model.deleteSelection()
+    });
+    addEditorCommand(CommandIDs.selectAll, {
+      label: trans.__('Select All Steps'),
+      caption: trans.__('Select every step of the pipeline'),
+      execute: editor => editor.model.selectAll()
+    });
+    addEditorCommand(CommandIDs.autoLayout, {
+      label: trans.__('Auto Layout'),
+      caption: trans.__(
+        'Lay the steps out again, parents left of their children'
+      ),
+      icon: treeViewIcon,
+      execute: editor => editor.model.autoLayout()
+    });
+    addEditorCommand(CommandIDs.openStepFile, {
+      label: trans.__('Open File'),
+      caption: trans.__('Open the selected steps’ files'),
+      isEnabled: hasSelection,
+      execute: editor => editor.openSteps()
+    });
+    addEditorCommand(CommandIDs.showLogs, {
+      label: trans.__('Show Logs'),
+      caption: trans.__('Show the selected step’s output in the latest run'),
+      isEnabled: hasSelection,
+      execute: editor => editor.showLogs()
+    });
+
+    if (palette) {
+      const category = trans.__('Orchest');
+      for (const command of [...EDITOR_COMMANDS, CommandIDs.autoLayout]) {
+        palette.addItem({ command, category });
+      }
+    }
+
+    // The file browser: runs of a notebook or script that is a step of a pipeline.
+    const stepFiles = new StepFiles(client);
+    const pipelinesChanged = new Signal<object, void>(stepFiles);
+    contents.fileChanged.connect((_, change: Contents.IChangedArgs) => {
+      const paths = [change.oldValue?.path, change.newValue?.path];
+      if (paths.some(path => path?.endsWith('.orchest'))) {
+        stepFiles.refresh();
+        pipelinesChanged.emit();
+      }
+    });
+    void app.restored.then(() => stepFiles.read());
+    const selectedFileSteps = () => {
+      const item = fileBrowser?.selectedItems().next();
+      return item && !item.done ? stepFiles.stepsOf(item.value.path) : [];
+    };
+    const runStepFile = (type: RunType) => async () => {
+      const [step] = selectedFileSteps();
+      if (step === undefined) {
+        return;
+      }
+      try {
+        await client.startRun(step.pipelinePath, type, [step.stepUuid]);
+        Notification.info(
+          trans.__('Running step "%1" of %2', step.title, step.pipelinePath),
+          {
+            autoClose: 5000,
+            actions: [
+              {
+                label: trans.__('Open Pipeline'),
+                callback: () =>
+                  docManager.openOrReveal(
+                    step.pipelinePath,
+                    PIPELINE_EDITOR_FACTORY
+                  )
+              }
+            ]
+          }
+        );
+      } catch (error) {
+        await showErrorMessage(trans.__('Cannot run the step'), error as Error);
+      }
+    };
+    commands.addCommand(CommandIDs.runStepFile, {
+      label: () => {
+        const [step] = selectedFileSteps();
+        return step
+          ? trans.__('Run Step of %1', step.pipelineName || step.pipelinePath)
+          : trans.__('Run Step');
+      },
+      caption: trans.__('Run this file’s step of its pipeline'),
+      icon: runIcon,
+      isVisible: () => selectedFileSteps().length > 0,
+      execute: runStepFile('selection')
+    });
+    commands.addCommand(CommandIDs.runStepFileIncoming, {
+      label: trans.__('Run Step with Incoming Steps'),
+      caption: trans.__('Run this file’s step and every step it depends on'),
+      icon: runIcon,
+      isVisible: () => selectedFileSteps().length > 0,
+      execute: runStepFile('incoming')
+    });
+
+    // The sidebar: pipelines, runs of the open pipeline, environments.
+    const openRun = (runJson: Parameters<typeof createRunView>[0]['run']) => {
+      const id = `jp-orchest-run-${runJson.id}`;
+      const open = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+      if (open) {
+        app.shell.activateById(id);
+        return;
+      }
+      const view = createRunView({
+        client,
+        events,
+        run: runJson,
+        openFile: path => docManager.openOrReveal(path)
+      });
+      app.shell.add(view, 'main');
+    };
+    const sidebar = new OrchestSidebar({
+      client,
+      events,
+      current: currentPipeline,
+      currentChanged,
+      pipelinesChanged,
+      openPipeline: path =>
+        docManager.openOrReveal(path, PIPELINE_EDITOR_FACTORY),
+      openRun,
+      openBuildLog: (project, environment) => {
+        const view = createBuildLogView({
+          client,
+          events,
+          project,
+          environment
+        });
+        const open = Array.from(app.shell.widgets('main')).find(
+          w => w.id === view.id
+        );
+        if (open) {
+          view.dispose();
+          app.shell.activateById(open.id);
+        } else {
+          app.shell.add(view, 'main');
+        }
+      }
+    });
+    app.shell.add(sidebar, 'left', { rank: 650 });
+    restorer?.add(sidebar, 'orchest-sidebar');
+    commands.addCommand(CommandIDs.openSidebar, {
+      label: trans.__('Show Pipelines Sidebar'),
+      caption: trans.__('Pipelines, their runs and environments'),
+      execute: () => app.shell.activateById(sidebar.id)
+    });
+    palette?.addItem({
+      command: CommandIDs.openSidebar,
+      category: trans.__('Orchest')
+    });
+
+    // Notebooks that are steps: new outputs as runs write them, and their step's kernel.
+    if (notebooks) {
+      new NotebookOutputFollower(client, events, notebooks, contents);
+      notebooks.widgetAdded.connect((_, panel) => {
+        void panel.context.ready.then(() =>
+          switchToStepKernel(client, panel, serviceManager.kernelspecs)
+        );
+      });
+    }
+
+    commands.addCommand(CommandIDs.newPipeline, {
       // Menus and the launcher already say "New"; the palette and the file browser's
       // context menu (see schema/plugin.json) need the full phrase.
       label: args =>
@@ -108,12 +521,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
             : (fileBrowser?.model.path ?? '');
         try {
           const created = await client.createPipeline(
-            app.serviceManager.contents.localPath(folder),
+            contents.localPath(folder),
             NEW_PIPELINE_NAME
           );
           // The server wrote the file, not the contents manager, so the file browser
           // would only see it at its next poll.
           await fileBrowser?.model.refresh();
+          pipelinesChanged.emit();
           return docManager.openOrReveal(created.path, PIPELINE_EDITOR_FACTORY);
         } catch (error) {
           await showErrorMessage(
@@ -136,5 +550,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
   }
 };
+
+/** The kernels a step can choose: Orchest's Python kernel and the server's kernels. */
+function kernelChoices(
+  specs:
+    | Record<string, { name: string; display_name: string } | undefined>
+    | undefined
+): IKernelChoice[] {
+  const installed = Object.values(specs ?? {})
+    .filter(
+      (spec): spec is { name: string; display_name: string } =>
+        spec !== undefined
+    )
+    .map(spec => ({ name: spec.name, display_name: spec.display_name }));
+  return [
+    DEFAULT_KERNEL,
+    ...installed.filter(k => k.name !== DEFAULT_KERNEL.name)
+  ];
+}
 
 export default plugin;

@@ -1,0 +1,163 @@
+import * as React from 'react';
+
+import { OrchestClient } from '../api';
+import { OrchestEvents } from '../events';
+import { IRunJSON, OrchestEvent } from '../model/runs';
+
+/** The most output kept on screen; older output is dropped from the top. */
+const MAX_SHOWN_CHARS = 200_000;
+
+/**
+ * Follow a step's output in a run: read what is there, then read on from where it
+ * stopped each time the server says the step printed more.
+ *
+ * Reading by byte offset from the server (rather than appending the events' text) never
+ * shows a line twice or misses one, however events and reads interleave.
+ */
+export function useStepLog(
+  client: OrchestClient,
+  events: OrchestEvents,
+  runId: string | null,
+  stepUuid: string | null
+): { text: string; error: string | null } {
+  const [state, setState] = React.useState({
+    text: '',
+    error: null as string | null
+  });
+  React.useEffect(() => {
+    setState({ text: '', error: null });
+    if (runId === null || stepUuid === null) {
+      return;
+    }
+    let offset = 0;
+    let reading = false;
+    let readAgain = false;
+    let stopped = false;
+    const encoder = new TextEncoder();
+    const read = async () => {
+      if (reading) {
+        readAgain = true;
+        return;
+      }
+      reading = true;
+      do {
+        readAgain = false;
+        try {
+          const more = await client.stepLog(runId, stepUuid, offset);
+          if (stopped) {
+            return;
+          }
+          offset += encoder.encode(more).length;
+          if (more) {
+            setState(previous => ({
+              text: (previous.text + more).slice(-MAX_SHOWN_CHARS),
+              error: null
+            }));
+          }
+        } catch (error) {
+          if (!stopped) {
+            setState(previous => ({
+              ...previous,
+              error: (error as Error).message
+            }));
+          }
+        }
+      } while (readAgain && !stopped);
+      reading = false;
+    };
+    const onEvent = (_: OrchestEvents, event: OrchestEvent) => {
+      if (
+        (event.type === 'log' || event.type === 'step') &&
+        event.run_id === runId &&
+        event.step_uuid === stepUuid
+      ) {
+        void read();
+      }
+    };
+    events.received.connect(onEvent);
+    void read();
+    return () => {
+      stopped = true;
+      events.received.disconnect(onEvent);
+    };
+  }, [client, events, runId, stepUuid]);
+  return state;
+}
+
+/** A step's output, scrolled to the end as it grows unless the user scrolled up. */
+export function LogView(props: {
+  text: string;
+  error: string | null;
+  empty: string;
+}): JSX.Element {
+  const pre = React.useRef<HTMLPreElement>(null);
+  const pinned = React.useRef(true);
+  React.useLayoutEffect(() => {
+    if (pre.current && pinned.current) {
+      pre.current.scrollTop = pre.current.scrollHeight;
+    }
+  }, [props.text]);
+  return (
+    <pre
+      ref={pre}
+      className="jp-OrchestLog-output"
+      onScroll={event => {
+        const node = event.currentTarget;
+        pinned.current =
+          node.scrollHeight - node.scrollTop - node.clientHeight < 8;
+      }}
+    >
+      {props.text || (props.error ? '' : props.empty)}
+      {props.error && (
+        <span className="jp-OrchestLog-error">{props.error}</span>
+      )}
+    </pre>
+  );
+}
+
+/** The editor's log panel: the output of the step it follows, in the run shown. */
+export function LogPanel(props: {
+  client: OrchestClient;
+  events: OrchestEvents;
+  run: IRunJSON | null;
+  stepUuid: string;
+  stepTitle: string;
+  onClose: () => void;
+}): JSX.Element {
+  const { run, stepUuid } = props;
+  const inRun = run?.steps.find(step => step.uuid === stepUuid) ?? null;
+  const { text, error } = useStepLog(
+    props.client,
+    props.events,
+    inRun ? (run as IRunJSON).id : null,
+    stepUuid
+  );
+  const empty =
+    run === null
+      ? 'This pipeline has not run yet.'
+      : inRun === null
+        ? 'This step was not part of the latest run.'
+        : inRun.state === 'PENDING'
+          ? 'Waiting for the step to start…'
+          : 'No output.';
+  return (
+    <div className="jp-OrchestLog" aria-label="Step output">
+      <div className="jp-OrchestLog-header">
+        <span className="jp-OrchestLog-title">
+          Output of <strong>{props.stepTitle}</strong>
+          {inRun && (
+            <span className="jp-OrchestLog-state"> · {inRun.state}</span>
+          )}
+        </span>
+        <button
+          className="jp-OrchestLog-close"
+          title="Close the output"
+          onClick={props.onClose}
+        >
+          ×
+        </button>
+      </div>
+      <LogView text={text} error={error} empty={empty} />
+    </div>
+  );
+}

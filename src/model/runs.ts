@@ -1,0 +1,163 @@
+/**
+ * Runs as the editor shows them: the states of a run's steps, kept up to date from the
+ * server's live events, and durations in words.
+ */
+
+export type StepState =
+  'READY' | 'PENDING' | 'RUNNING' | 'COMPUTED' | 'ABORTED' | 'FAILURE';
+
+export type RunState =
+  'PENDING' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'ABORTED';
+
+/** A step of a run, as the REST API answers it. */
+export interface IStepRunJSON {
+  uuid: string;
+  title: string;
+  file_path: string;
+  state: StepState;
+  message: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** A run, as the REST API answers it. */
+export interface IRunJSON {
+  id: string;
+  pipeline_uuid: string;
+  pipeline_path: string;
+  type: 'all' | 'selection' | 'incoming';
+  selection: string[];
+  state: RunState;
+  message: string;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  steps: IStepRunJSON[];
+}
+
+/** A live event from the server's event stream. */
+export type OrchestEvent =
+  | {
+      type: 'run';
+      run_id: string;
+      pipeline_uuid: string;
+      state: RunState;
+      at: string;
+      message: string;
+    }
+  | {
+      type: 'step';
+      run_id: string;
+      pipeline_uuid: string;
+      step_uuid: string;
+      title: string;
+      state: StepState;
+      at: string;
+      message: string;
+    }
+  | {
+      type: 'log';
+      run_id: string;
+      pipeline_uuid: string;
+      step_uuid: string;
+      stream: 'stdout' | 'stderr';
+      text: string;
+    }
+  | { type: 'build' | 'build_log'; [key: string]: unknown };
+
+/** The run states that mean the run is over. */
+const FINISHED_RUN_STATES: readonly RunState[] = [
+  'SUCCESS',
+  'FAILURE',
+  'ABORTED'
+];
+
+export function isRunActive(run: Pick<IRunJSON, 'state'> | null): boolean {
+  return run !== null && !FINISHED_RUN_STATES.includes(run.state);
+}
+
+/**
+ * The run after a live event; the same object when the event is about another run.
+ *
+ * A step event may be the first news of a step (the run was started elsewhere and its
+ * steps not read yet): the step is added.
+ */
+export function applyRunEvent(run: IRunJSON, event: OrchestEvent): IRunJSON {
+  if (event.type === 'run' && event.run_id === run.id) {
+    const finished = FINISHED_RUN_STATES.includes(event.state);
+    return {
+      ...run,
+      state: event.state,
+      message: event.message,
+      started_at:
+        run.started_at ?? (event.state === 'STARTED' ? event.at : null),
+      finished_at: finished ? event.at : run.finished_at
+    };
+  }
+  if (event.type === 'step' && event.run_id === run.id) {
+    const known = run.steps.some(step => step.uuid === event.step_uuid);
+    const base: IStepRunJSON = {
+      uuid: event.step_uuid,
+      title: event.title,
+      file_path: '',
+      state: 'PENDING',
+      message: '',
+      started_at: null,
+      finished_at: null
+    };
+    const update = (step: IStepRunJSON): IStepRunJSON => ({
+      ...step,
+      state: event.state,
+      message: event.message,
+      started_at: event.state === 'RUNNING' ? event.at : step.started_at,
+      finished_at: isStepFinished(event.state) ? event.at : step.finished_at
+    });
+    return {
+      ...run,
+      steps: known
+        ? run.steps.map(step =>
+            step.uuid === event.step_uuid ? update(step) : step
+          )
+        : [...run.steps, update(base)]
+    };
+  }
+  return run;
+}
+
+export function isStepFinished(state: StepState): boolean {
+  return state === 'COMPUTED' || state === 'ABORTED' || state === 'FAILURE';
+}
+
+/** Seconds between two ISO moments, or until `now` when the end is not there yet. */
+export function secondsBetween(
+  start: string | null,
+  end: string | null,
+  now: number
+): number | null {
+  if (start === null) {
+    return null;
+  }
+  const finish = end === null ? now : Date.parse(end);
+  return Math.max(0, Math.floor((finish - Date.parse(start)) / 1000));
+}
+
+/** A duration in words short enough for a step's badge: `8 s`, `3 min 5 s`, `2 h 4 min`. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) {
+    return `${seconds} s`;
+  }
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) {
+    return `${minutes} min ${seconds % 60} s`;
+  }
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** What a step's badge says: its state, with the time it has run while it runs. */
+export function stepBadge(step: IStepRunJSON, now: number): string {
+  if (step.state === 'RUNNING') {
+    const seconds = secondsBetween(step.started_at, null, now) ?? 0;
+    return `RUNNING ${formatDuration(seconds)}`;
+  }
+  return step.state;
+}

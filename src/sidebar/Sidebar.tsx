@@ -1,0 +1,373 @@
+import { ReactWidget } from '@jupyterlab/apputils';
+import { ISignal } from '@lumino/signaling';
+import * as React from 'react';
+
+import { IEnvironment, IPipelineSummary, OrchestClient } from '../api';
+import { useClock } from '../editor/hooks';
+import { OrchestEvents } from '../events';
+import { pipelineIcon } from '../icons';
+import {
+  formatDuration,
+  isRunActive,
+  IRunJSON,
+  OrchestEvent,
+  secondsBetween
+} from '../model/runs';
+
+/** The pipeline the sidebar shows runs and environments of: the editor last active. */
+export interface ICurrentPipeline {
+  path: string;
+  uuid: string;
+  project: string;
+}
+
+export interface ISidebarOptions {
+  client: OrchestClient;
+  events: OrchestEvents;
+  /** The pipeline of the editor last active, or null. */
+  current: () => ICurrentPipeline | null;
+  /** Emitted when the pipeline of `current` may have changed. */
+  currentChanged: ISignal<unknown, unknown>;
+  /** Emitted when pipeline files may have been added, removed or renamed. */
+  pipelinesChanged: ISignal<unknown, unknown>;
+  openPipeline: (path: string) => void;
+  openRun: (run: IRunJSON) => void;
+  openBuildLog: (project: string, environment: IEnvironment) => void;
+}
+
+/**
+ * The Orchest panel of the left sidebar: the pipelines of the workspace, the runs of the
+ * open pipeline, and its project's environments.
+ */
+export class OrchestSidebar extends ReactWidget {
+  constructor(private readonly options: ISidebarOptions) {
+    super();
+    this.id = 'jp-orchest-sidebar';
+    this.addClass('jp-OrchestSidebar');
+    this.title.icon = pipelineIcon;
+    this.title.caption = 'Pipelines';
+  }
+
+  protected render(): JSX.Element {
+    return <SidebarView {...this.options} />;
+  }
+}
+
+/** Emissions of a signal, as a number that grows with each (for effects to follow). */
+function useSignalCount(signal: ISignal<unknown, unknown>): number {
+  const [count, setCount] = React.useState(0);
+  React.useEffect(() => {
+    const slot = () => setCount(value => value + 1);
+    signal.connect(slot);
+    return () => {
+      signal.disconnect(slot);
+    };
+  }, [signal]);
+  return count;
+}
+
+/** Calls `onEvent` for each live event while mounted. */
+function useEvents(
+  events: OrchestEvents,
+  onEvent: (event: OrchestEvent) => void
+) {
+  const latest = React.useRef(onEvent);
+  latest.current = onEvent;
+  React.useEffect(() => {
+    const slot = (_: OrchestEvents, event: OrchestEvent) =>
+      latest.current(event);
+    events.received.connect(slot);
+    return () => {
+      events.received.disconnect(slot);
+    };
+  }, [events]);
+}
+
+/** A value read from the server, read again when `refresh` or `deps` change. */
+function useLoaded<T>(
+  load: () => Promise<T>,
+  deps: React.DependencyList
+): { value: T | null; error: string | null } {
+  const [state, setState] = React.useState<{
+    value: T | null;
+    error: string | null;
+  }>({
+    value: null,
+    error: null
+  });
+  React.useEffect(() => {
+    let current = true;
+    load().then(
+      value => current && setState({ value, error: null }),
+      error =>
+        current && setState({ value: null, error: (error as Error).message })
+    );
+    return () => {
+      current = false;
+    };
+  }, deps);
+  return state;
+}
+
+function SidebarView(props: ISidebarOptions): JSX.Element {
+  const currentVersion = useSignalCount(props.currentChanged);
+  const current = React.useMemo(() => props.current(), [currentVersion]);
+  const sectionProps = { ...props, pipeline: current };
+  return (
+    <div className="jp-OrchestSidebar-content">
+      <PipelinesSection {...sectionProps} />
+      <RunsSection {...sectionProps} />
+      <EnvironmentsSection {...sectionProps} />
+    </div>
+  );
+}
+
+type SectionProps = ISidebarOptions & { pipeline: ICurrentPipeline | null };
+
+function Section(props: {
+  title: string;
+  actions?: React.ReactNode;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <section className="jp-OrchestSidebar-section" aria-label={props.title}>
+      <header className="jp-OrchestSidebar-header">
+        <h2>{props.title}</h2>
+        {props.actions}
+      </header>
+      {props.children}
+    </section>
+  );
+}
+
+function PipelinesSection(props: SectionProps): JSX.Element {
+  const changed = useSignalCount(props.pipelinesChanged);
+  const [refresh, setRefresh] = React.useState(0);
+  const { value, error } = useLoaded<IPipelineSummary[]>(
+    () => props.client.listPipelines(),
+    [changed, refresh]
+  );
+  return (
+    <Section
+      title="Pipelines"
+      actions={<RefreshButton onClick={() => setRefresh(refresh + 1)} />}
+    >
+      {error && <p className="jp-OrchestSidebar-error">{error}</p>}
+      {value?.length === 0 && (
+        <p className="jp-OrchestSidebar-empty">
+          No pipelines yet: File &gt; New &gt; Pipeline makes one.
+        </p>
+      )}
+      <ul className="jp-OrchestSidebar-list">
+        {value?.map(pipeline => (
+          <li
+            key={pipeline.path}
+            className={
+              props.pipeline?.path === pipeline.path
+                ? 'jp-mod-current'
+                : undefined
+            }
+          >
+            <button
+              className="jp-OrchestSidebar-item"
+              title={pipeline.path}
+              onClick={() => props.openPipeline(pipeline.path)}
+            >
+              <span className="jp-OrchestSidebar-name">{pipeline.name}</span>
+              <span className="jp-OrchestSidebar-detail">{pipeline.path}</span>
+              {!pipeline.valid && (
+                <span className="jp-OrchestSidebar-badge jp-mod-failure">
+                  invalid
+                </span>
+              )}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </Section>
+  );
+}
+
+function RunsSection(props: SectionProps): JSX.Element {
+  const { pipeline: current, client } = props;
+  const [refresh, setRefresh] = React.useState(0);
+  useEvents(props.events, event => {
+    if (event.type === 'run' && event.pipeline_uuid === current?.uuid) {
+      setRefresh(value => value + 1);
+    }
+  });
+  const { value, error } = useLoaded<IRunJSON[]>(
+    () => (current ? client.listRuns(current.path) : Promise.resolve([])),
+    [current?.path, refresh]
+  );
+  const runs = value ?? [];
+  const now = useClock(runs.some(isRunActive));
+  return (
+    <Section
+      title={current ? `Runs of ${current.path}` : 'Runs'}
+      actions={<RefreshButton onClick={() => setRefresh(refresh + 1)} />}
+    >
+      {current === null && (
+        <p className="jp-OrchestSidebar-empty">
+          Open a pipeline to see its runs.
+        </p>
+      )}
+      {error && <p className="jp-OrchestSidebar-error">{error}</p>}
+      {current !== null && value?.length === 0 && (
+        <p className="jp-OrchestSidebar-empty">No runs yet.</p>
+      )}
+      <ul className="jp-OrchestSidebar-list jp-OrchestSidebar-runs">
+        {runs.map(run => {
+          const seconds = secondsBetween(run.started_at, run.finished_at, now);
+          return (
+            <li key={run.id}>
+              <button
+                className="jp-OrchestSidebar-item"
+                title="Open this run"
+                onClick={() => props.openRun(run)}
+              >
+                <span
+                  className={`jp-OrchestSidebar-badge jp-mod-${run.state.toLowerCase()}`}
+                >
+                  {run.state}
+                </span>
+                <span className="jp-OrchestSidebar-name">
+                  {run.created_at
+                    ? new Date(run.created_at).toLocaleString()
+                    : run.id}
+                </span>
+                <span className="jp-OrchestSidebar-detail">
+                  {runTypeWords(run)}
+                  {seconds !== null && ` · ${formatDuration(seconds)}`}
+                </span>
+              </button>
+              {isRunActive(run) && (
+                <button
+                  className="jp-OrchestSidebar-action"
+                  onClick={() => void client.cancelRun(run.id)}
+                >
+                  Cancel
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </Section>
+  );
+}
+
+function runTypeWords(run: IRunJSON): string {
+  const count = run.steps.length;
+  const steps = `${count} step${count === 1 ? '' : 's'}`;
+  switch (run.type) {
+    case 'all':
+      return `all ${steps}`;
+    case 'selection':
+      return `selected: ${steps}`;
+    case 'incoming':
+      return `incoming: ${steps}`;
+  }
+}
+
+function EnvironmentsSection(props: SectionProps): JSX.Element {
+  const { pipeline: current, client } = props;
+  const [refresh, setRefresh] = React.useState(0);
+  const [buildError, setBuildError] = React.useState<string | null>(null);
+  useEvents(props.events, event => {
+    if (event.type === 'build') {
+      setRefresh(value => value + 1);
+    }
+  });
+  const project = current?.project ?? null;
+  const { value, error } = useLoaded<IEnvironment[]>(
+    () =>
+      project === null ? Promise.resolve([]) : client.listEnvironments(project),
+    [project, refresh]
+  );
+  const build = async (environment: IEnvironment) => {
+    setBuildError(null);
+    try {
+      await client.buildEnvironment(project ?? '', environment.uuid);
+      setRefresh(count => count + 1);
+    } catch (failure) {
+      setBuildError((failure as Error).message);
+    }
+  };
+  return (
+    <Section
+      title="Environments"
+      actions={<RefreshButton onClick={() => setRefresh(refresh + 1)} />}
+    >
+      {project === null && (
+        <p className="jp-OrchestSidebar-empty">
+          Open a pipeline to see its project’s environments.
+        </p>
+      )}
+      {error && (
+        <p className="jp-OrchestSidebar-error">
+          Environments are not available: {error}
+        </p>
+      )}
+      {buildError && <p className="jp-OrchestSidebar-error">{buildError}</p>}
+      {project !== null && value?.length === 0 && (
+        <p className="jp-OrchestSidebar-empty">
+          This project has no environments.
+        </p>
+      )}
+      <ul className="jp-OrchestSidebar-list">
+        {value?.map(environment => {
+          const state = environment.build?.state ?? 'NOT BUILT';
+          const busy = state === 'PENDING' || state === 'BUILDING';
+          return (
+            <li key={environment.uuid}>
+              <div
+                className="jp-OrchestSidebar-item"
+                title={environment.base_image}
+              >
+                <span
+                  className={`jp-OrchestSidebar-badge jp-mod-${state.toLowerCase().replace(' ', '-')}`}
+                >
+                  {state}
+                </span>
+                <span className="jp-OrchestSidebar-name">
+                  {environment.name}
+                </span>
+                <span className="jp-OrchestSidebar-detail">
+                  {environment.language} · {environment.base_image}
+                </span>
+              </div>
+              <button
+                className="jp-OrchestSidebar-action"
+                disabled={busy}
+                onClick={() => void build(environment)}
+              >
+                Build
+              </button>
+              {environment.build && project !== null && (
+                <button
+                  className="jp-OrchestSidebar-action"
+                  onClick={() => props.openBuildLog(project, environment)}
+                >
+                  Log
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </Section>
+  );
+}
+
+function RefreshButton({ onClick }: { onClick: () => void }): JSX.Element {
+  return (
+    <button
+      className="jp-OrchestSidebar-refresh"
+      title="Refresh"
+      onClick={onClick}
+    >
+      ↻
+    </button>
+  );
+}
