@@ -36,6 +36,9 @@ from .pipeline import (
     project_folder,
     validate_definition,
 )
+from .provenance_cli import ProvenanceCommandError, add_run_options, run_caching
+from .provenance_cli import add_commands as add_provenance_commands
+from .provenance_cli import run_command as run_provenance_command
 
 TAIL_LINES = 20
 
@@ -64,7 +67,13 @@ class ConsoleProgress:
         start = self.started_at.get(event.step_uuid)
         seconds = (event.at - start).total_seconds() if start and event.state.finished else None
         took = f" ({seconds:.1f}s)" if seconds is not None else ""
-        print(f"{event.at:%H:%M:%S}  {event.state.value:<8}  {event.title}{took}", file=self.out)
+        cached = " (from the cache)" if event.cached else ""
+        print(
+            f"{event.at:%H:%M:%S}  {event.state.value:<8}  {event.title}{took}{cached}",
+            file=self.out,
+        )
+        if event.reasons:
+            print(f"    ran because: {'; '.join(event.reasons)}", file=self.out)
         if event.state.finished:
             self.finished[event.step_uuid] = (event.title, event.state, seconds, event.message)
         if event.state == StepState.FAILURE:
@@ -201,6 +210,8 @@ def prepare_cli_run(
         parallelism=args.parallelism or parallelism_for(definition, os.cpu_count() or 1),
         overrides=overrides,
         fail_fast=args.fail_fast,
+        caching=run_caching(args),
+        force=args.force,
     )
     return runner, layout, progress
 
@@ -231,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fail-fast", action="store_true", help="abort everything on a failure")
     run.add_argument("--parallelism", type=int, help="steps run at once (default: CPUs)")
     run.add_argument("--data-dir", help="the steps' data folder (default: <project>/data)")
+    add_run_options(run)
     run.add_argument(
         "--environment-backend",
         choices=("auto", "docker", "local", "none"),
@@ -241,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_environment_commands(commands)
     add_job_commands(commands)
+    add_provenance_commands(commands)
     return parser
 
 
@@ -249,11 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "job":
             return run_job_command(args, sys.stdout)
+        if args.command in ("cache", "provenance"):
+            return run_provenance_command(args, sys.stdout)
         if args.command == "env":
             return run_environment_command(args, sys.stdout)
         return asyncio.run(run_pipeline(args, sys.stdout))
     except PipelineValidationError as error:
         print(error, file=sys.stderr)
+    except ProvenanceCommandError as error:
+        print(f"error: {error}", file=sys.stderr)
     except (UsageError, JobCommandError, EnvironmentCommandError) as error:
         print(f"error: {error}", file=sys.stderr)
     return 2
