@@ -147,11 +147,11 @@ class Builds:
         record, and whether it was started now. Raises EnvironmentNotFound,
         MalformedEnvironment, BackendUnavailable."""
         environment = read_environment(project_dir, uuid)
-        active = self._active.get(_key(project_dir, uuid))
-        if active is not None:
-            return active.record, False
         backend = await self.backends.get()
         await backend.check()
+        active = self._active.get(_key(project_dir, uuid))  # looked up after the awaits
+        if active is not None:
+            return active.record, False
         return self._launch(environment, backend).record, True
 
     async def ensure_built(
@@ -165,13 +165,14 @@ class Builds:
             if ready is not None:
                 return ready
             key = _key(project_dir, environment.uuid)
-            active = self._active.get(key)
             name, inputs = environment.name, self.inputs_hash(environment)
-            if active is None:
+            if key not in self._active:
                 try:
                     await backend.check()
                 except BackendUnavailable as error:
                     raise EnvironmentUnavailable(str(error)) from None
+            active = self._active.get(key)  # looked up after the awaits
+            if active is None:
                 active = self._launch(environment, backend)
                 note(f"Building the environment {name!r} (build {active.record.number})…\n")
             elif active.record.inputs_hash != inputs:

@@ -51,7 +51,10 @@ class EnvironmentExecutor:
     def __init__(self, builds: Builds) -> None:
         self.builds = builds
         self._slots: dict[BuildKey, _Slot] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._forwarding: set[asyncio.Task[None]] = set()
+        """Expectations waiting for their build to be found: cancelled at shutdown."""
+        self._retiring: set[asyncio.Task[None]] = set()
+        """Executors of superseded builds shutting down: awaited at shutdown."""
         self._resolved: dict[tuple[str, str], _Resolved] = {}
         """By (run id, step uuid): steps whose build was found by `environment_identity`."""
         builds.on_removal(self._forget)
@@ -66,7 +69,9 @@ class EnvironmentExecutor:
             if project is not None:
                 groups[(project, task.environment)].append(task)
         for (project, environment), expected in groups.items():
-            self._in_background(self._forward_expectation(project, environment, expected))
+            self._in_background(
+                self._forward_expectation(project, environment, expected), self._forwarding
+            )
 
     async def environment_identity(self, task: StepTask) -> str:
         """The fingerprint of the step's build, built first if need be (a build of the same
@@ -115,15 +120,19 @@ class EnvironmentExecutor:
             finally:
                 slot.steps -= 1
                 if slot.retired and not slot.steps:
-                    self._in_background(slot.executor.shutdown())
+                    self._in_background(slot.executor.shutdown(), self._retiring)
 
     async def shutdown(self) -> None:
-        for task in list(self._background):
+        for task in self._forwarding:
             task.cancel()
+        await asyncio.gather(*self._forwarding, return_exceptions=True)
         slots = list(self._slots.values())
         self._slots.clear()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        await asyncio.gather(*(slot.executor.shutdown() for slot in slots), return_exceptions=True)
+        await asyncio.gather(
+            *self._retiring,
+            *(slot.executor.shutdown() for slot in slots),
+            return_exceptions=True,
+        )
 
     async def _forward_expectation(
         self, project: Path, environment: str, tasks: list[StepTask]
@@ -152,7 +161,7 @@ class EnvironmentExecutor:
         del self._slots[key]
         slot.retired = True
         if not slot.steps:
-            self._in_background(slot.executor.shutdown())
+            self._in_background(slot.executor.shutdown(), self._retiring)
 
     async def _forget(self, built: BuiltEnvironment) -> None:
         """The build is about to be removed: stop its executor first."""
@@ -160,10 +169,11 @@ class EnvironmentExecutor:
         if slot is not None:
             await slot.executor.shutdown()
 
-    def _in_background(self, work: Awaitable[None]) -> None:
+    @staticmethod
+    def _in_background(work: Awaitable[None], tasks: set["asyncio.Task[None]"]) -> None:
         task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
         task.add_done_callback(_log_failure)
 
 
