@@ -184,11 +184,13 @@ def render_tables(results: Results, workload_order: list[str], tool_order: list[
     return "\n".join(lines).strip() + "\n"
 
 
-def replace_section(readme: str, section: str) -> str:
+def replace_section(
+    readme: str, section: str, start: str = START_MARKER, end: str = END_MARKER
+) -> str:
     """`readme` with the text between the markers replaced by `section` (appended if absent)."""
-    block = f"{START_MARKER}\n{section}{END_MARKER}"
-    if START_MARKER in readme and END_MARKER in readme:
-        before = readme.split(START_MARKER, 1)[0]
-        after = readme.split(END_MARKER, 1)[1]
+    block = f"{start}\n{section}{end}"
+    if start in readme and end in readme:
+        before = readme.split(start, 1)[0]
+        after = readme.split(end, 1)[1]
         return before + block + after
     return readme.rstrip("\n") + "\n\n" + block + "\n"

@@ -92,6 +92,37 @@ def chain(length: int = 10) -> Workload:
     )
 
 
+def _script_marker(name: str) -> str:
+    """As `_marker_cell`, naming the host too: scripts in containers of their own (the Docker
+    backend's) can have the same process id."""
+    return (
+        "import os, socket\n"
+        "from pathlib import Path\n"
+        f'Path("{MARKER_DIR}").mkdir(exist_ok=True)\n'
+        f'Path("{MARKER_DIR}/{name}").write_text(f"{{socket.gethostname()}}:{{os.getpid()}}")\n'
+    )
+
+
+def script_chain(length: int = 10) -> Workload:
+    """As `chain`, with Python scripts instead of notebooks."""
+    names = [f"script{index:02d}" for index in range(1, length + 1)]
+    steps = tuple(
+        Step(
+            name=name,
+            kind="python",
+            cells=(f'x = 1\nprint("{name}: x =", x)\n{_script_marker(name)}',),
+            parents=(names[index - 1],) if index else (),
+        )
+        for index, name in enumerate(names)
+    )
+    return Workload(
+        name="script-chain",
+        description=f"{length} trivial Python scripts, each depending on the previous one",
+        steps=steps,
+        expected_files=tuple(f"{MARKER_DIR}/{name}" for name in names),
+    )
+
+
 def fanout(width: int = 8, sleep_seconds: int = 2) -> Workload:
     sleepers = [f"sleep{index}" for index in range(1, width + 1)]
     sleep_cell = f"import time\ntime.sleep({sleep_seconds})"

@@ -58,7 +58,7 @@ echo "Kernel support: installing ipykernel into {layout.KERNEL_VENV}"
 python3 -m venv --system-site-packages {layout.KERNEL_VENV}
 {layout.KERNEL_VENV}/bin/python -m pip install --no-cache-dir --progress-bar off ipykernel
 """
-KERNEL_SUPPORT_HELP = (
+KERNEL_SUPPORT_HINT = (
     "Kernel support needs python3 with its venv module in the base image (on Debian and "
     "Ubuntu: the python3 and python3-venv packages) and access to the package index (behind "
     "a TLS-intercepting proxy: configure the CA bundle to carry into builds)."
@@ -159,12 +159,12 @@ class ImageBuilder:
                 client,
                 parent=base_id,
                 script=KERNEL_SUPPORT_SCRIPT,
-                working_dir=layout.TOOLS_DIR.parent,
+                working_dir="/",
                 mounts=[],
                 image_labels={labels.KIND: "kernel-support", labels.BASE_IMAGE: base_id},
                 log=log,
                 failure="Could not add kernel support (ipykernel) to the base image",
-                help=KERNEL_SUPPORT_HELP,
+                hint=KERNEL_SUPPORT_HINT,
                 path_first=f"{layout.KERNEL_VENV}/bin",
             )
             await asyncio.to_thread(
@@ -183,7 +183,7 @@ class ImageBuilder:
         image_labels: dict[str, str],
         log: Callable[[str], None],
         failure: str,
-        help: str = "",
+        hint: str = "",
         path_first: str | None = None,
     ) -> str:
         """Run `script` with bash in a container of `parent` and commit it; the new image's
@@ -212,7 +212,7 @@ class ImageBuilder:
             if parent_attrs is None:
                 raise BuildFailed(f"The image {parent} disappeared during the build.")
             config = _committed_config(parent_attrs, image_labels, path_first)
-            return await self._run_and_commit(client, spec, config, log, failure, help)
+            return await self._run_and_commit(client, spec, config, log, failure, hint)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -223,7 +223,7 @@ class ImageBuilder:
         config: dict[str, Any],
         log: Callable[[str], None],
         failure: str,
-        help: str,
+        hint: str,
     ) -> str:
         tail = _Tail()
         lines = OutputLines(_BuildLog(log))
@@ -238,14 +238,14 @@ class ImageBuilder:
                 lines.close("stdout")
                 lines.close("stderr")
                 if code != 0:
-                    help_text = f" {help}" if help else ""
                     raise BuildFailed(
-                        f"{failure} with exit code {code}.{help_text} The last lines of its "
-                        f"output:\n{tail.text()}"
+                        f"{failure} with exit code {code}.{' ' + hint if hint else ''} The "
+                        f"last lines of its output:\n{tail.text()}"
                     )
                 return await _commit(client, container.id, config)
         except EngineError as error:
-            raise BuildFailed(f"{failure}: the Docker engine reported: {error}") from error
+            hint_text = f" {hint}" if hint else ""
+            raise BuildFailed(f"{failure}: the Docker engine said: {error}.{hint_text}") from error
 
 
 class _BuildLog:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +116,7 @@ async def running(
             if not container.ended.done():
                 await asyncio.shield(container.stop(grace_period))
     finally:
-        await asyncio.shield(asyncio.to_thread(_remove, client, container_id))
+        await asyncio.shield(asyncio.to_thread(remove_containers, client, [container_id]))
 
 
 def _pump(
@@ -148,6 +148,8 @@ def _call(loop: asyncio.AbstractEventLoop, function: Callable[..., None], *args:
         loop.call_soon_threadsafe(function, *args)
 
 
-def _remove(client: DockerClient, container_id: str) -> None:
-    with contextlib.suppress(NotFound):
-        client.api.remove_container(container_id, force=True)
+def remove_containers(client: DockerClient, ids: Iterable[str]) -> None:
+    """Force-remove containers (killing those still running); none is an error if gone."""
+    for container_id in ids:
+        with contextlib.suppress(NotFound):
+            client.api.remove_container(container_id, force=True)

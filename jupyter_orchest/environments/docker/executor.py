@@ -32,13 +32,15 @@ from ...engine.executors.kernels import Kernel, KernelKey
 from ...engine.model import StepReporter, StepResult, StepTask
 from ..sdk_bundle import sdk_bundle
 from . import labels, layout
-from .containers import ContainerSpec
+from .containers import ContainerSpec, remove_containers
 from .engine import EngineError, connect, inspect_image, where
 from .kernel_container import ContainerForkServer, kernels_container
 from .scripts import CONTAINER_INTERPRETERS, run_script_in_container
 from .settings import Carried, StepContainers, image_environment, mounts_for, server_user
 
 NOTEBOOK_SUFFIX = ".ipynb"
+StartupEnv = tuple[tuple[str, str], ...]
+"""Variables a kernel's container is started with (see `KernelKey.startup_env`)."""
 KERNEL_ARGV = ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
 
@@ -105,7 +107,7 @@ class DockerExecutor(LocalExecutor):
         self._client: DockerClient | None = None
         self._step_containers: StepContainers | None = None
         self._environ: dict[str, str] = {}
-        self._servers: dict[tuple[layout.ProjectMounts, Any], ContainerForkServer] = {}
+        self._servers: dict[tuple[layout.ProjectMounts, StartupEnv], ContainerForkServer] = {}
         self._retired_servers: list[ContainerForkServer] = []
         self._server_lock = asyncio.Lock()
 
@@ -175,7 +177,7 @@ class DockerExecutor(LocalExecutor):
                 left = await asyncio.to_thread(
                     labels.containers_labelled, client, labels.GROUP, self.group
                 )
-                await asyncio.to_thread(labels.remove_containers, client, left)
+                await asyncio.to_thread(remove_containers, client, left)
             except EngineError:
                 pass  # the engine is gone, and its containers with it; a later start cleans up
             await asyncio.to_thread(client.close)
@@ -201,30 +203,31 @@ class DockerExecutor(LocalExecutor):
         mounts = key.mounts if isinstance(key, ContainerKernelKey) else None
         project = mounts or layout.ProjectMounts(self.project_dir, None)
         sockets = self._runtime() / f"kernel-{uuid.uuid4().hex[:12]}"
-        for attempt in range(2):
+
+        async def fork() -> Kernel:
             server = await self._kernel_server(project, key.startup_env)
-            try:
-                return await server.launch(
-                    key,
-                    spec,
-                    cwd,
-                    env,
-                    self.kernel_startup_timeout,
-                    self.kernel_shutdown_wait,
-                    self._zmq_context(),
-                    sockets,
-                )
-            except ForkUnavailable as error:
-                # Packages changed in the container (a step installed some): the server
-                # retired itself, and the next one runs in a fresh container.
-                if attempt or server.usable:
-                    raise ContainerUnavailable(f"no kernel could be forked: {error}") from error
-        raise AssertionError("unreachable")
+            return await server.launch(
+                key,
+                spec,
+                cwd,
+                env,
+                self.kernel_startup_timeout,
+                self.kernel_shutdown_wait,
+                self._zmq_context(),
+                sockets,
+            )
+
+        try:
+            return await fork()
+        except ForkUnavailable:
+            # Packages changed in the container (a step installed some): its fork server
+            # retired itself, and the next one runs in a fresh container.
+            return await fork()
 
     # Containers
 
     async def _kernel_server(
-        self, project: layout.ProjectMounts, startup_env: Any
+        self, project: layout.ProjectMounts, startup_env: StartupEnv
     ) -> ContainerForkServer:
         """The running fork server for kernels with these mounts and start-up variables,
         started in a new container if need be."""

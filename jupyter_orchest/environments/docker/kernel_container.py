@@ -9,18 +9,16 @@ their step's assignment from there. Every step still gets a freshly forked kerne
 """
 
 import asyncio
-import contextlib
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from docker import DockerClient
-from docker.errors import NotFound
 
 from ...engine.executors.forkserver import MAIN as FORK_SERVER_MAIN
 from ...engine.executors.forkserver import ForkServer
 from . import layout
-from .containers import ContainerSpec
+from .containers import ContainerSpec, remove_containers
 from .settings import StepContainers, mounts_for, read_only, server_user, writable
 
 ATTACH = Path(__file__).with_name("_attach_main.py")
@@ -78,8 +76,4 @@ class ContainerForkServer(ForkServer):
             await super().close()
         finally:
             if self.container_id is not None:
-                await asyncio.to_thread(self._remove, self.container_id)
-
-    def _remove(self, container_id: str) -> None:
-        with contextlib.suppress(NotFound):
-            self.client.api.remove_container(container_id, force=True)
+                await asyncio.to_thread(remove_containers, self.client, [self.container_id])

@@ -6,14 +6,13 @@ build or kernel it belongs to, so that whoever started it can remove all of it, 
 later server can remove what a dead one left.
 """
 
-import contextlib
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from docker import DockerClient
-from docker.errors import NotFound
 
+from .containers import remove_containers
 from .engine import EngineError
 
 PREFIX = "org.jupyter-orchest."
@@ -62,13 +61,6 @@ def _owner_is_gone(value: str) -> bool:
     except PermissionError:
         return False  # alive, someone else's
     return False
-
-
-def remove_containers(client: DockerClient, ids: Iterable[str]) -> None:
-    """Force-remove containers (killing them); no error for those already gone."""
-    for container_id in ids:
-        with contextlib.suppress(NotFound):
-            client.api.remove_container(container_id, force=True)
 
 
 def containers_labelled(client: DockerClient, label: str, value: str) -> list[str]:

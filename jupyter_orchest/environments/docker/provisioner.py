@@ -21,7 +21,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import Bool, Unicode
 
 from . import labels, layout
-from .containers import ContainerSpec
+from .containers import ContainerSpec, remove_containers
 from .engine import connect, inspect_image
 from .settings import Carried, StepContainers, image_environment, mounts_for, server_user, writable
 
@@ -123,10 +123,7 @@ class DockerKernelProvisioner(LocalProvisioner):
     async def cleanup(self, restart: bool = False) -> None:
         container_id, self.container_id = self.container_id, None
         if container_id is not None:
-            with contextlib.suppress(NotFound):
-                await asyncio.to_thread(
-                    self._docker().api.remove_container, container_id, force=True
-                )
+            await asyncio.to_thread(remove_containers, self._docker(), [container_id])
         await super().cleanup(restart)
 
     async def get_provisioner_info(self) -> dict[str, Any]:
