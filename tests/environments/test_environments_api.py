@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyter_client.manager import AsyncKernelManager
 
 from support import EXAMPLE_PROJECT, FINISHED_RUN_STATES, make_step, pipeline_writer
 
@@ -117,8 +118,34 @@ async def test_environments_are_listed_created_edited_and_deleted(
     assert status == 404
 
 
+async def kernel_prefix(serverapp: Any, kernel_name: str) -> str:
+    """`sys.prefix` in a kernel that the server starts from this kernelspec, as JupyterLab
+    would have it start one."""
+    manager = AsyncKernelManager(
+        kernel_name=kernel_name, kernel_spec_manager=serverapp.kernel_spec_manager
+    )
+    await manager.start_kernel()
+    client = manager.client()
+    try:
+        client.start_channels()
+        await client.wait_for_ready(timeout=60)
+        printed: list[str] = []
+
+        def keep(message: dict[str, Any]) -> None:
+            if message["msg_type"] == "stream":
+                printed.append(message["content"]["text"])
+
+        await client.execute_interactive(
+            "import sys; print(sys.prefix)", output_hook=keep, timeout=60
+        )
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
+    return "".join(printed).strip()
+
+
 async def test_a_build_streams_its_log_and_gives_a_kernel_to_jupyterlab(
-    api: ApiCall, jp_root_dir: Path, jp_ws_fetch: Any, jp_fetch: Any
+    api: ApiCall, jp_root_dir: Path, jp_ws_fetch: Any, jp_fetch: Any, jp_serverapp: Any
 ) -> None:
     shutil.copytree(EXAMPLE_PROJECT, jp_root_dir / "quickstart")
     project = {"project": "quickstart"}
@@ -161,6 +188,9 @@ async def test_a_build_streams_its_log_and_gives_a_kernel_to_jupyterlab(
     assert specs[kernel_name]["spec"]["display_name"] == "Python 3 (quickstart)"
     assert specs[kernel_name]["spec"]["argv"][0].startswith(
         str(jp_root_dir / "quickstart" / ".orchest" / "venvs")
+    )
+    assert await kernel_prefix(jp_serverapp, kernel_name) == str(
+        jp_root_dir / "quickstart" / ".orchest" / "venvs" / EXAMPLE_ENVIRONMENT / "1"
     )
     status, kernel = await api(
         "GET", "environments", "kernel", params={"path": "quickstart/summarize.ipynb"}
