@@ -9,6 +9,7 @@ or the one JUPYTER_ORCHEST_TEST_BASE_IMAGE names.
 import asyncio
 import os
 import ssl
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,11 @@ from pathlib import Path
 import docker
 import pytest
 from docker import DockerClient
+from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
 from jupyter_orchest.environments.docker import DockerBackend
 from jupyter_orchest.environments.docker.engine import check_engine, inspect_image
+from jupyter_orchest.environments.docker.provisioner import PROVISIONER_NAME
 from jupyter_orchest.environments.model import (
     BackendUnavailable,
     BuildRequest,
@@ -26,6 +29,13 @@ from jupyter_orchest.environments.model import (
     Environment,
 )
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
+PROVISIONERS = "jupyter_client.kernel_provisioners"
 BASE_IMAGE = os.environ.get("JUPYTER_ORCHEST_TEST_BASE_IMAGE", "jupyter-orchest/base:bookworm")
 REQUIRED = os.environ.get("JUPYTER_ORCHEST_REQUIRE_DOCKER") == "1"
 ORCHEST_BASE = "orchest/base-kernel-py"
@@ -126,6 +136,7 @@ class Kit:
     make_backend = staticmethod(make_backend)
     make_environment = staticmethod(make_environment)
     build = staticmethod(build)
+    ca_bundle = staticmethod(ca_bundle)
     BASE_IMAGE = BASE_IMAGE
 
 
@@ -157,3 +168,17 @@ def built(engine: DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Ite
     built, log = build(backend, environment)
     yield Built(project, backend, environment, built, log, work)
     asyncio.run(backend.remove(built))
+
+
+@pytest.fixture
+def provisioner_registered() -> None:
+    """The provisioner as pyproject.toml declares it, also when the installed package's
+    metadata predates it (an editable install made before the entry point was added)."""
+    declared = tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"][PROVISIONERS]
+    assert PROVISIONER_NAME in declared
+    factory = KernelProvisionerFactory.instance()
+    if PROVISIONER_NAME not in factory.provisioners:
+        from importlib.metadata import EntryPoint
+
+        entry = EntryPoint(PROVISIONER_NAME, declared[PROVISIONER_NAME], PROVISIONERS)
+        factory.provisioners[PROVISIONER_NAME] = entry

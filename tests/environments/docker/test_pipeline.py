@@ -254,3 +254,33 @@ async def test_cancelling_a_script_stops_its_container(built: Built, engine: Doc
         assert not labels.containers_labelled(engine, labels.GROUP, executor.group)
     finally:
         await executor.shutdown()
+
+
+async def test_cancelling_a_notebook_interrupts_its_kernel_in_the_container(
+    built: Built, engine: DockerClient
+) -> None:
+    project = make_project(built, "interrupt")
+    cells = [
+        "import time\ntry:\n    print('started', flush=True)\n    time.sleep(120)\n"
+        "except KeyboardInterrupt:\n    print('interrupted', flush=True)\n    raise",
+    ]
+    write_notebook(project / "steps" / "slow.ipynb", cells)
+    pipeline = pipeline_writer(project)([make_step("slow", "steps/slow.ipynb", [])], {})
+    recorder = Recorder()
+    executor = executor_for(built)
+    await executor.start()
+    try:
+        cancelled = runner(pipeline, executor, recorder, project / "data")
+        run_task = asyncio.ensure_future(cancelled.run())
+        while "started" not in recorder.log_of("slow"):
+            assert not run_task.done(), recorder.messages
+            await asyncio.sleep(0.1)
+        cancelled.cancel()
+        assert await run_task == RunState.ABORTED
+    finally:
+        await executor.shutdown()
+    # The interrupt reached the kernel (a host process id, signalled from here), and the
+    # notebook kept what the cell printed.
+    notebook = json.loads((project / "steps" / "slow.ipynb").read_text())
+    printed = "".join("".join(o.get("text", "")) for o in notebook["cells"][0]["outputs"])
+    assert "interrupted" in printed

@@ -4,46 +4,22 @@ by jupyter_client's kernel manager through the provisioner."""
 import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from docker import DockerClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
 from jupyter_orchest.environments.docker import labels
 from jupyter_orchest.environments.docker.provisioner import PROVISIONER_NAME
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    tomllib = pytest.importorskip("tomli")
-
 Built = Any  # the session's build: see conftest.Built
-PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
-GROUP = "jupyter_client.kernel_provisioners"
 PROOF = """\
 import os
 print(os.path.exists('/.dockerenv'), os.getcwd(), os.getuid())
 print(open('/project-dir/note.txt').read(), end='')
 """
-
-
-@pytest.fixture
-def provisioner_registered() -> None:
-    """The provisioner as pyproject.toml declares it, also when the installed package's
-    metadata predates it (an editable install made before the entry point was added)."""
-    declared = tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"][GROUP]
-    assert PROVISIONER_NAME in declared
-    factory = KernelProvisionerFactory.instance()
-    if PROVISIONER_NAME not in factory.provisioners:
-        from importlib.metadata import EntryPoint
-
-        entry = EntryPoint(PROVISIONER_NAME, declared[PROVISIONER_NAME], GROUP)
-        factory.provisioners[PROVISIONER_NAME] = entry
 
 
 async def test_a_kernel_from_the_kernelspec_runs_in_the_image(
