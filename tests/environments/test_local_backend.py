@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import nbformat
 import pytest
 
+from jupyter_orchest.engine.executors.forkserver import fork_python
 from jupyter_orchest.engine.model import StepTask, Stream
 from jupyter_orchest.environments.definition import create_environment
 from jupyter_orchest.environments.local import (
@@ -124,6 +125,9 @@ async def test_notebooks_and_scripts_run_inside_the_venv(built: Built, tmp_path:
     (tmp_path / "step.py").write_text(f"import sys, {PACKAGE}\nprint(sys.prefix)\n")
     (tmp_path / "step.sh").write_text("command -v python\n")
     executor = built.backend.executor(built.built)
+    # The environment's kernels can be forked from a fork server running its Python.
+    spec = executor.kernel_spec_manager.get_kernel_spec("python3")
+    assert fork_python(spec) == str(built.venv / "bin" / "python")
     task = StepTask("run-1", "step", "Step", tmp_path / "step.py", kernel_name="ir")
     async with executor:
         for suffix in (".ipynb", ".py", ".sh"):
