@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -106,7 +107,7 @@ class StepCache:
         self.folder = folder
         self.max_bytes = max_bytes
         self.digests = digests or FileDigests()
-        self._ready = False
+        self._connections = threading.local()
 
     # Entries
 
@@ -256,21 +257,21 @@ class StepCache:
 
     @contextlib.contextmanager
     def _index(self) -> Iterator[sqlite3.Connection]:
-        """A connection in one transaction, committed on success; a new one each time, so
-        that worker threads never share one."""
-        if not self._ready:
+        """This thread's connection, in one transaction committed on success. Connections are
+        kept per thread (SQLite's own rule), so that each call does not open the file anew."""
+        connection: sqlite3.Connection | None = getattr(self._connections, "connection", None)
+        if connection is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.folder / "index.sqlite", timeout=30.0)
-        try:
+            connection = sqlite3.connect(self.folder / "index.sqlite", timeout=30.0)
             connection.execute("PRAGMA foreign_keys = ON")
-            if not self._ready:
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.executescript(SCHEMA)
-                self._ready = True
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+            connection.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL never corrupts the index; a power loss may forget the last
+            # entries, which costs a recomputation at worst. FULL would wait for the disk.
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.executescript(SCHEMA)
+            self._connections.connection = connection
+        with connection:
+            yield connection
 
 
 def _entry(row: tuple[Any, ...]) -> CacheEntry:

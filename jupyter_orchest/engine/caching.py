@@ -96,7 +96,10 @@ class CachedSteps:
         self.executor, self.caching, self.plan, self.run = executor, caching, plan, run
         self.git_commit = git_commit
         self.host = socket.gethostname()
-        self._announcing: set[asyncio.Task[None]] = set()
+        self._waiting: dict[str, StepTask] = {}
+        """Steps not announced to the executor yet, because they will probably be restored."""
+        self._computed: set[str] = set()
+        """Steps of this run that ran (or are running) rather than being restored."""
 
     # The executor protocol
 
@@ -104,39 +107,33 @@ class CachedSteps:
         await self.executor.start()
 
     async def shutdown(self) -> None:
-        for task in self._announcing:
-            task.cancel()
+        pass  # the executor is shared: whoever made it shuts it down
 
     async def environment_identity(self, task: StepTask) -> str:
         return await self.executor.environment_identity(task)
 
     def expect(self, tasks: list[StepTask]) -> None:
-        unsure: list[StepTask] = []
-        now: list[StepTask] = []
-        cache = self.caching.cache
+        """Announce the steps that will run. A step the cache knows is announced only once
+        one of its parents in this run had to run (its inputs then probably change): if
+        none does, it is probably restored, and a kernel started for it would be wasted."""
+        now = []
         for task in tasks:
             step = self.plan.step(task.step_uuid)
-            try:
-                known = (
-                    cache is not None and self._may_restore(step) and cache.knows_step(step.uuid)
-                )
-            except Exception:  # a cache that cannot be read must not hold the run up
-                known = False
-            (unsure if known else now).append(task)
+            if self._likely_restored(step):
+                self._waiting[step.uuid] = task
+            else:
+                now.append(task)
         if now:
             self.executor.expect(now)
-        if unsure:
-            announcing = asyncio.get_running_loop().create_task(self._expect_misses(unsure))
-            self._announcing.add(announcing)
-            announcing.add_done_callback(self._announcing.discard)
 
     async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
         step = self.plan.step(task.step_uuid)
         started = _now()
         try:
-            parts = await self._key_parts(step, task, with_inputs=True)
+            parts = await self._key_parts(step, task)
         except Exception as error:  # e.g. a notebook that cannot be read: the step will say
             log.warning("step %s cannot be keyed; it runs uncached: %s", step.uuid, error)
+            self._will_compute(step)
             result = await self.executor.run_step(task, reporter)
             return replace(result, reasons=(f"its cache key could not be computed: {error}",))
         if self._may_restore(step):
@@ -149,36 +146,36 @@ class CachedSteps:
             reasons = tuple(rerun_reasons(previous, parts))
         else:
             reasons = (FORCED,) if step.cache and self.caching.cache is not None else (OPTED_OUT,)
+        self._will_compute(step)
         return await self._execute(step, task, parts, reasons, reporter, started)
 
     # Inside
+
+    def _likely_restored(self, step: PlannedStep) -> bool:
+        if not self._may_restore(step) or any(p in self._computed for p in step.parents):
+            return False
+        try:
+            return self.caching.cache is not None and self.caching.cache.knows_step(step.uuid)
+        except Exception:  # a cache that cannot be read must not hold the run up
+            return False
+
+    def _will_compute(self, step: PlannedStep) -> None:
+        """The step runs for real: announce its children that were held back."""
+        self._computed.add(step.uuid)
+        children = [self._waiting.pop(c) for c in step.children if c in self._waiting]
+        if children:
+            self.executor.expect(children)
 
     def _may_restore(self, step: PlannedStep) -> bool:
         forced = self.run.force and step.uuid in self.plan.selected
         return self.caching.cache is not None and step.cache and not forced
 
-    async def _expect_misses(self, tasks: list[StepTask]) -> None:
-        """Announce the steps whose code, parameters or environment differ from every entry
-        of the cache: those will run whatever their inputs turn out to be."""
-        cache = self.caching.cache
-        assert cache is not None
-        misses = []
-        for task in tasks:
-            try:
-                parts = await self._key_parts(self.plan.step(task.step_uuid), task, False)
-                if not await asyncio.to_thread(cache.knows_static_key, parts.static_key):
-                    misses.append(task)
-            except Exception:
-                misses.append(task)
-        if misses:
-            self.executor.expect(misses)
-
-    async def _key_parts(self, step: PlannedStep, task: StepTask, with_inputs: bool) -> KeyParts:
-        code, kernel = await asyncio.to_thread(self._code_digest, step)
-        environment = await self.executor.environment_identity(task)
-        inputs: tuple[InputDigest, ...] = ()
-        if with_inputs:
-            inputs = await asyncio.to_thread(self._input_digests, step)
+    async def _key_parts(self, step: PlannedStep, task: StepTask) -> KeyParts:
+        (code, kernel), environment, inputs = await asyncio.gather(
+            asyncio.to_thread(self._code_digest, step),
+            self.executor.environment_identity(task),
+            asyncio.to_thread(self._input_digests, step),
+        )
         parameters = self.run.parameters
         return KeyParts(
             step_uuid=step.uuid,

@@ -33,6 +33,9 @@ def _enable_sqlite_wal(engine: Engine) -> None:
     def set_pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL cannot corrupt the database; a power loss may lose the last
+        # state changes only. Without it every state change waits for the disk.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

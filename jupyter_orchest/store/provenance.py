@@ -74,7 +74,7 @@ class ProvenanceStore:
 
     def record(self, provenance: StepProvenance, log: StepExecutionLog | None) -> None:
         with self.sessions.begin() as session:
-            session.merge(_to_row(provenance))
+            session.add(_to_row(provenance))
             if log is not None:
                 session.add(
                     ExecutionLogRecord(
