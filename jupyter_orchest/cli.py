@@ -157,7 +157,9 @@ async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
     builds = None
     executor: StepExecutor = LocalExecutor()
     if args.environment_backend != "none":
-        builds = make_builds(args.environment_backend, out, show_log=False)
+        builds = make_builds(
+            args.environment_backend, out, show_log=False, database_url=args.database_url
+        )
         executor = EnvironmentExecutor(builds)
     # Kernels warm up while the pipeline is read and validated (jsonschema's import is slow).
     warming_up = asyncio.ensure_future(executor.start())

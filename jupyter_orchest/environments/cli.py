@@ -58,8 +58,11 @@ class BuildProgress:
             self.out.flush()
 
 
-def make_builds(choice: str, out: TextIO, show_log: bool) -> "Builds":
-    """Builds as the server makes them, with this machine's defaults, reporting to `out`."""
+def make_builds(
+    choice: str, out: TextIO, show_log: bool, database_url: str | None = None
+) -> "Builds":
+    """Builds as the server makes them, with this machine's defaults, reporting to `out`;
+    recorded in the server's default database unless `database_url` names another."""
     # Imported here: the database and the backends are only needed once a build may start.
     from ..store import BuildStore, RunStore
     from ..store.database import default_database_url
@@ -69,7 +72,7 @@ def make_builds(choice: str, out: TextIO, show_log: bool) -> "Builds":
 
     return Builds(
         BackendChoice(default_settings(choice)),
-        BuildStore(RunStore(default_database_url())),
+        BuildStore(RunStore(database_url or default_database_url())),
         KernelspecFolder(kernelspecs_dir()),
         observer=BuildProgress(out, show_log),
     )
