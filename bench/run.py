@@ -1,6 +1,6 @@
 """Benchmark jupyter-orchest against the tools users would pick instead.
 
-    python bench/run.py [--repeat N] [--only chain,fanout,quickstart] [--tools papermill,...]
+    python bench/run.py [--repeat N] [--only chain,fanout,quickstart,incremental] [--tools ...]
 
 Makes one virtual environment per competitor with uv (in a cache folder outside the
 repository), writes each workload in each tool's format, times each tool's command from start
@@ -12,19 +12,20 @@ import datetime
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import envs, report, tools, workloads
+from harness import envs, incremental, report, tools, workloads
 from harness.measure import Timing, log_tail, timed_run
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 EXAMPLE_PROJECT = REPO_DIR / "examples" / "quickstart"
 DEFAULT_CACHE = Path("~/.cache/jupyter-orchest-bench").expanduser()
-WORKLOADS = ("chain", "fanout", "quickstart")
+WORKLOADS = ("chain", "fanout", "quickstart", "incremental")
 TOOLS = ("jupyter-orchest", "papermill", "elyra", "ploomber", "ploomber-parallel")
 PLOOMBER_PROCESSES = 8
 TELLING = re.compile(r"error|exception|could not|cannot|failed|timed out", re.IGNORECASE)
@@ -113,7 +114,7 @@ def build_workloads(names: list[str]) -> list[workloads.Workload]:
         "fanout": workloads.fanout,
         "quickstart": lambda: workloads.quickstart(EXAMPLE_PROJECT),
     }
-    return [makers[name]() for name in names]
+    return [makers[name]() for name in names if name in makers]
 
 
 def build_tools(args: argparse.Namespace, results: report.Results) -> list[tools.Tool]:
@@ -274,6 +275,85 @@ def measure(
     return list(rows.values())
 
 
+def measure_incremental(args: argparse.Namespace) -> list[report.Row]:
+    """The incremental workload (see `harness.incremental`): each tool's three phases in a
+    fresh folder per repetition, after an untimed warm-up repetition."""
+    today = datetime.date.today().isoformat()
+    version = describe_checkout()
+    rows: list[report.Row] = []
+    measurers: dict[str, Callable[[Path], dict[str, incremental.PhaseTiming]]] = {}
+    if "jupyter-orchest" in args.tools and args.jupyter:
+        jupyter = args.jupyter
+        measurers[incremental.SERVER] = lambda run_dir: incremental.measure_server(
+            jupyter, run_dir, args.timeout
+        )
+        measurers[incremental.CLI] = lambda run_dir: incremental.measure_command_line(
+            incremental.cli_commands(jupyter, run_dir), run_dir, args.timeout
+        )
+    ploomber_version = ""
+    if "ploomber" in args.tools:
+        environments = envs.Environments(args.cache / "envs", uv=args.uv, python=args.python)
+        install = environments.existing(envs.PLOOMBER) or environments.make(envs.PLOOMBER)
+        if install.ok:
+            venv = environments.path(envs.PLOOMBER)
+            ploomber_version = f"ploomber {install.versions.get('ploomber', '?')}"
+            measurers[incremental.PLOOMBER] = lambda run_dir: incremental.measure_command_line(
+                incremental.ploomber_commands(venv, run_dir), run_dir, args.timeout
+            )
+    for tool, measure_phases in measurers.items():
+        runs = []
+        try:
+            for index in range(args.warmup + args.repeat):
+                run_dir = args.cache / "runs" / incremental.NAME / tool / f"run-{index + 1}"
+                shutil.rmtree(run_dir, ignore_errors=True)
+                run_dir.mkdir(parents=True)
+                timings = measure_phases(run_dir)
+                summary = "  ".join(
+                    f"{phase} {timing.seconds:.2f} s ({len(timing.ran)} ran)"
+                    for phase, timing in timings.items()
+                )
+                print(f"{incremental.NAME:<12} {tool:<24} {summary}", flush=True)
+                if index >= args.warmup:
+                    runs.append(timings)
+                if not args.keep_runs:
+                    shutil.rmtree(run_dir)
+        except (RuntimeError, OSError) as error:
+            print(f"{incremental.NAME:<12} {tool:<24} FAILED: {error}")
+            rows.append(
+                report.Row(
+                    f"{incremental.NAME}:first",
+                    tool,
+                    incremental.TOOL_LABELS[tool],
+                    "failed",
+                    note=redact(str(error), args.cache),
+                    measured=today,
+                )
+            )
+            continue
+        tool_version = ploomber_version if tool == incremental.PLOOMBER else version
+        rows += incremental.rows_for(tool, runs, tool_version, today)
+    speeds = [incremental.hash_speed(args.cache / "hashing") for _ in range(args.repeat)]
+    cached, from_disk, reading = (statistics.median(values) for values in zip(*speeds, strict=True))
+    note = (
+        f"{cached:,.0f} MB/s from the page cache; {from_disk:,.0f} MB/s from the disk, where "
+        f"plainly reading the file runs at {reading:,.0f} MB/s"
+    )
+    print(f"{incremental.HASH_WORKLOAD:<12} {note}")
+    rows.append(
+        report.Row(
+            incremental.HASH_WORKLOAD,
+            incremental.HASH_TOOL,
+            "BLAKE3",
+            "ok",
+            seconds=[round(2**30 / 1e6 / s[0], 3) for s in speeds],
+            note=note,
+            version=version,
+            measured=today,
+        )
+    )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -282,17 +362,20 @@ def main(argv: list[str] | None = None) -> int:
     for workload in build_workloads(args.only):
         fresh.workloads[workload.name] = workload.description
         fresh.rows += measure(workload, candidates, args)
+    if incremental.NAME in args.only:
+        fresh.rows += measure_incremental(args)
 
     results_path = BENCH_DIR / "results.json"
     results = report.Results() if args.no_write else report.Results.load(results_path)
     results.merge(fresh)
     tables = report.render_tables(results, list(WORKLOADS), list(TOOLS))
-    print("\n" + tables)
+    print("\n" + tables + "\n" + incremental.render(results))
     if not args.no_write:
         results.save(results_path)
         readme = BENCH_DIR / "README.md"
         current = readme.read_text() if readme.is_file() else "# Benchmarks\n"
-        readme.write_text(report.replace_section(current, tables))
+        current = report.replace_section(current, tables)
+        readme.write_text(incremental.replace_section(current, incremental.render(results)))
         print(f"wrote {results_path.relative_to(REPO_DIR)} and {readme.relative_to(REPO_DIR)}")
     failed = [row for row in fresh.rows if row.status == "failed"]
     return 1 if failed else 0

@@ -337,8 +337,11 @@ class JupyterOrchest:
             definition = orchest_pipeline(workload, environment)
             (run_dir / pipeline_file).write_text(json.dumps(definition, indent=4) + "\n")
         jupyter = Path(self.jupyter)
+        # A cache of the run's own: every timed run computes every step, as the others do.
+        cache = ["--cache-dir", str(run_dir / ".cache")]
         return Command(
-            [self.jupyter, "orchest", "run", pipeline_file], environment_with(jupyter.parent)
+            [self.jupyter, "orchest", "run", pipeline_file, *cache],
+            environment_with(jupyter.parent),
         )
 
     def check(self, workload: Workload, run_dir: Path) -> str | None:

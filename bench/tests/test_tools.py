@@ -82,7 +82,9 @@ def test_ploomber_declares_upstream_in_each_source(workload, processes, tmp_path
 def test_orchest_definition_is_valid_for_our_own_validator(workload, tmp_path) -> None:
     tool = tools.JupyterOrchest(sys.executable, EXAMPLE / ".orchest" / "environments")
     command = tool.prepare(workload, tmp_path)
-    assert command.argv[1:] == ["orchest", "run", f"{workload.name}.orchest"]
+    assert command.argv[1:4] == ["orchest", "run", f"{workload.name}.orchest"]
+    # Each run computes every step: its cache is its own, and empty.
+    assert command.argv[4:] == ["--cache-dir", str(tmp_path / ".cache")]
     definition = parse_definition((tmp_path / f"{workload.name}.orchest").read_text())
     ensure_valid(definition, pipeline_dir=str(tmp_path))
     assert definition["settings"]["max_steps_parallelism"] == workload.max_steps_parallelism
@@ -93,7 +95,7 @@ def test_orchest_definition_is_valid_for_our_own_validator(workload, tmp_path) -
 def test_orchest_quickstart_is_the_example_copied(tmp_path) -> None:
     tool = tools.JupyterOrchest(sys.executable, EXAMPLE / ".orchest" / "environments")
     command = tool.prepare(workloads.quickstart(EXAMPLE), tmp_path)
-    assert command.argv[-1] == "quickstart.orchest"
+    assert command.argv[3] == "quickstart.orchest"
     assert (tmp_path / "clean.py").read_text() == (EXAMPLE / "clean.py").read_text()
 
 
