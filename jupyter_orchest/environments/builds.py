@@ -5,8 +5,9 @@ they go, cancellable.
 
 A step runs in the newest successful build whose inputs (see `inputs_hash`) match its
 environment's current files; when there is none, one is built first. A successful build
-installs its environment's kernelspec for JupyterLab and removes the builds it supersedes
-once no step uses the environment.
+installs its environment's kernelspec for JupyterLab; older builds are removed once no step
+uses the environment (the one before the newest stays, for JupyterLab kernels started from
+it).
 """
 
 import asyncio
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 BUILDS_FOLDER = Path(".orchest") / "builds"
 RESTART_REASON = "The process building it stopped before the build finished."
 CANCELLED = "The build was cancelled."
+KEPT_BUILDS = 2
+"""Successful builds of an environment kept: the newest and the one before it."""
 
 Key = tuple[str, str]
 """(project folder, environment uuid)."""
@@ -375,8 +378,9 @@ class Builds:
         return active.task.result()
 
     async def _prune(self, project_dir: Path, uuid: str) -> None:
-        """Remove the builds of the environment that its newest successful build superseded,
-        unless steps are running in it."""
+        """Remove the superseded builds of the environment, unless steps are running in it.
+        The build before the newest stays: JupyterLab kernels started from it before the new
+        build replaced its kernelspec may still be running."""
         if self.in_use(project_dir, uuid):
             return
         builds = [
@@ -384,7 +388,7 @@ class Builds:
             for record in self.store.list_builds(str(project_dir), uuid)
             if record.state == BuildState.SUCCESS and record.removed_at is None
         ]
-        for record in builds[1:]:  # newest first: all but the newest
+        for record in builds[KEPT_BUILDS:]:  # newest first
             await self._remove(built_from(record))
             self.store.update_build(record.id, removed_at=_now())
 

@@ -158,19 +158,22 @@ async def test_the_example_runs_in_its_environment_built_once(kit: Kit, tmp_path
     assert "Building" not in "".join(kit.events.logs.values())
     assert len(kit.records(project, EXAMPLE_ENVIRONMENT)) == 1
 
-    # A changed setup script makes a new build, which supersedes the old one.
+    # A changed setup script makes a new build, which supersedes the old ones: the one
+    # before it stays (for kernels started from it in JupyterLab), older ones go.
     environment = read_environment(project, EXAMPLE_ENVIRONMENT)
-    update_environment(environment, {"setup_script": "echo second build\n"})
-    assert await kit.run(pipeline, project) == RunState.SUCCESS, kit.events.final()
+    for script in ("echo second build\n", "echo third build\n"):
+        environment = update_environment(environment, {"setup_script": script})
+        assert await kit.run(pipeline, project) == RunState.SUCCESS, kit.events.final()
     await kit.builds.shutdown()  # waits for the superseded build's removal
     records = kit.records(project, EXAMPLE_ENVIRONMENT)
     assert [(r.number, r.state, r.removed_at is not None) for r in records] == [
+        (3, "SUCCESS", False),
         (2, "SUCCESS", False),
         (1, "SUCCESS", True),
     ]
     assert not venv.exists() and build_folder(project, EXAMPLE_ENVIRONMENT, 2).is_dir()
     clean_again = kit.events.logs[by_title["Clean"]]
-    assert f"prefix={build_folder(project, EXAMPLE_ENVIRONMENT, 2)}\n" in clean_again
+    assert f"prefix={build_folder(project, EXAMPLE_ENVIRONMENT, 3)}\n" in clean_again
 
 
 async def test_a_failed_build_fails_its_steps_once(kit: Kit, tmp_path: Path) -> None:
