@@ -310,14 +310,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: trans.__('Undo the last change to the pipeline'),
       icon: undoIcon,
       isEnabled: () => current()?.model.canUndo ?? false,
-      execute: editor => editor.model.undo()
+      execute: editor => {
+        editor.model.undo();
+        editor.focusCanvas();
+      }
     });
     addEditorCommand(CommandIDs.redo, {
       label: trans.__('Redo Pipeline Edit'),
       caption: trans.__('Redo the last change undone'),
       icon: redoIcon,
       isEnabled: () => current()?.model.canRedo ?? false,
-      execute: editor => editor.model.redo()
+      execute: editor => {
+        editor.model.redo();
+        editor.focusCanvas();
+      }
     });
     addEditorCommand(CommandIDs.deleteSelection, {
       label: trans.__('Delete'),
@@ -325,7 +331,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       icon: deleteIcon,
       isEnabled: () =>
         hasSelection() || (current()?.model.selectedConnections.size ?? 0) > 0,
-      execute: editor => editor.model.deleteSelection()
+      execute: editor => {
+        editor.model.deleteSelection();
+        // The focused step may be gone: keep the keyboard on the canvas.
+        editor.focusCanvas();
+      }
     });
     addEditorCommand(CommandIDs.selectAll, {
       label: trans.__('Select All Steps'),

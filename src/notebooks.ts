@@ -82,7 +82,13 @@ export class NotebookOutputFollower {
     }
   }
 
-  /** Reload an open notebook if the file on disk is newer than what it shows. */
+  /**
+   * Reload an open notebook if the file on disk is newer than what it shows.
+   *
+   * A notebook is often "dirty" only because its kernel filled in metadata when it
+   * started; it is reloaded all the same when its cells hold the code the file holds.
+   * Only edited cells keep it from reloading.
+   */
   private async reload(path: string, runId: string): Promise<void> {
     const panel = this.notebooks.find(
       widget => widget.context.localPath === path && widget.context.isReady
@@ -97,12 +103,12 @@ export class NotebookOutputFollower {
       if (Date.parse(disk.last_modified) <= Date.parse(known)) {
         return;
       }
-      if (!panel.context.model.dirty) {
+      if (!panel.context.model.dirty || (await this.sameCode(panel, path))) {
         await panel.context.revert();
       } else if (!this.warned.has(`${runId}/${path}`)) {
         this.warned.add(`${runId}/${path}`);
         Notification.warning(
-          `A run wrote new outputs into ${path}, which has unsaved edits here. Your edits are kept; reload the notebook from disk (File > Reload Notebook from Disk) to see the outputs.`,
+          `A run wrote new outputs into ${path}, whose cells have unsaved edits here. Your edits are kept; reload the notebook from disk (File > Reload Notebook from Disk) to see the outputs.`,
           { autoClose: false }
         );
       }
@@ -111,6 +117,17 @@ export class NotebookOutputFollower {
     } finally {
       this.reloading.delete(path);
     }
+  }
+
+  /** Whether the open notebook's cells hold the code of the file on disk. */
+  private async sameCode(panel: NotebookPanel, path: string): Promise<boolean> {
+    const disk = await this.contents.get(path, { type: 'notebook', content: true });
+    const cells = (disk.content?.cells ?? []) as { source: string | string[] }[];
+    const onDisk = cells.map(cell =>
+      Array.isArray(cell.source) ? cell.source.join('') : cell.source
+    );
+    const open = panel.context.model.sharedModel.cells.map(cell => cell.getSource());
+    return JSON.stringify(onDisk) === JSON.stringify(open);
   }
 
   private running = new Map<string, string>();

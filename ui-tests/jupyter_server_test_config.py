@@ -14,3 +14,7 @@ c.ServerApp.jpserver_extensions.update({"jupyter_orchest": True})  # noqa: F821
 
 # CI and the development machines run everything as root.
 c.ServerApp.allow_root = True  # noqa: F821
+
+# Steps run with the server's own kernels: the browser tests are about the UI, not about
+# building environments (which needs Docker images or package downloads).
+c.OrchestApp.environment_backend = "none"  # noqa: F821

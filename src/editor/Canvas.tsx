@@ -30,6 +30,8 @@ const CONTENTS_MIME = 'application/x-jupyter-icontents';
 
 const NODE_TYPES = { step: StepNodeView };
 
+const FIT_VIEW_OPTIONS = { maxZoom: 1 };
+
 /** Keys that add to the selection when clicking a step. */
 const MULTI_SELECTION_KEYS = ['Shift', 'Meta', 'Control'];
 
@@ -204,8 +206,13 @@ export function Canvas(props: ICanvasProps): JSX.Element {
         zoomOnDoubleClick={false}
         minZoom={0.05}
         maxZoom={2}
-        fitView
-        fitViewOptions={{ maxZoom: 1 }}
+        onInit={instance => {
+          // Fit once, on opening: fitting when the first step of an empty pipeline
+          // arrives would move the canvas away from where the step was dropped.
+          if (instance.getNodes().length > 0) {
+            void instance.fitView(FIT_VIEW_OPTIONS);
+          }
+        }}
         onlyRenderVisibleElements
       >
         <Background gap={20} />

@@ -81,6 +81,8 @@ export class PipelineEditor extends ReactWidget {
     this.model.edited.connect((_, pipeline) => {
       this.writtenText = serializePipeline(pipeline);
       context.model.sharedModel.setSource(this.writtenText);
+      // Replacing the whole text does not mark a document dirty; an edit does.
+      context.model.dirty = true;
       this.scheduleAutoSave();
     });
     this.model.changed.connect(() => this.update());
@@ -210,6 +212,18 @@ export class PipelineEditor extends ReactWidget {
     if (refused.length > 0) {
       this.model.notify('error', `Not added: ${refused.join('; ')}.`);
     }
+  }
+
+  /** Give the keyboard to the canvas, where the editor's shortcuts apply. */
+  focusCanvas(): void {
+    this.node.querySelector<HTMLElement>('.jp-OrchestEditor-canvas')?.focus({
+      preventScroll: true
+    });
+  }
+
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    this.focusCanvas();
   }
 
   protected render(): JSX.Element {
