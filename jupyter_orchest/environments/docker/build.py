@@ -189,12 +189,13 @@ class ImageBuilder:
         """Run `script` with bash in a container of `parent` and commit it; the new image's
         id. BuildFailed if the script fails; nothing is left if this raises."""
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        # Only this user (and the build, as root) can read it: the variables may hold a
+        # proxy's credentials.
         folder = Path(tempfile.mkdtemp(prefix="build-", dir=self.scratch_dir))
         try:
             (folder / "script.sh").write_text(script, encoding="utf-8")
             (folder / "variables.json").write_text(json.dumps(self.carried.variables()))
             shutil.copyfile(BUILD_RUNNER, folder / "run.py")
-            folder.chmod(0o755)  # the build runs as root, but perhaps not as this host's root
             spec = ContainerSpec(
                 image=parent,
                 command=[
