@@ -13,7 +13,7 @@ and `start` removes those of servers that died without doing so.
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,6 @@ class DockerExecutor(LocalExecutor):
         sdk_parent: Path,
         carried: Carried,
         grace_period: float,
-        client_factory: Callable[[], DockerClient] = connect,
     ) -> None:
         # No standby kernel: the folders its container mounts are known only with a step.
         super().__init__(
@@ -101,7 +100,6 @@ class DockerExecutor(LocalExecutor):
         self.project_dir = project_dir
         self.sdk_parent = sdk_parent
         self.carried = carried
-        self.client_factory = client_factory
         self.group = uuid.uuid4().hex
         """Labels every container of this executor, so that shutdown finds them all."""
         self._client: DockerClient | None = None
@@ -113,7 +111,7 @@ class DockerExecutor(LocalExecutor):
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = await asyncio.to_thread(self.client_factory)
+            self._client = await asyncio.to_thread(connect)
             await asyncio.to_thread(labels.remove_leftovers, self._client)
             sdk_dir = await asyncio.to_thread(sdk_bundle, self.sdk_parent)
             try:
