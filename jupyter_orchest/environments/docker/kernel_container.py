@@ -16,12 +16,14 @@ from pathlib import Path
 from docker import DockerClient
 
 from ...engine.executors.forkserver import MAIN as FORK_SERVER_MAIN
-from ...engine.executors.forkserver import ForkServer
+from ...engine.executors.forkserver import ForkServer, ForkUnavailable
 from . import layout
 from .containers import ContainerSpec, remove_containers
+from .engine import EngineError
 from .settings import StepContainers, mounts_for, read_only, server_user, writable
 
 ATTACH = Path(__file__).with_name("_attach_main.py")
+FAILURE_LINES = 10
 
 
 def kernels_container(
@@ -62,6 +64,9 @@ class ContainerForkServer(ForkServer):
         self.client = client
         self.spec = spec
         self.container_id: str | None = None
+        self._started = False
+        self._failure = ""
+        """What the container said when the fork server did not start in it."""
 
     def command(self) -> list[str]:
         assert self.container_id is not None, "created in start()"
@@ -69,11 +74,28 @@ class ContainerForkServer(ForkServer):
 
     async def start(self, timeout: float) -> None:
         self.container_id = await asyncio.to_thread(self.spec.create, self.client)
-        await super().start(timeout)  # which closes, and so removes, on failure
+        try:
+            await super().start(timeout)  # which closes, and so removes, on failure
+        except ForkUnavailable as error:
+            raise ForkUnavailable(f"{error}{self._failure}") from error
+        self._started = True
 
     async def close(self) -> None:
         try:
             await super().close()
         finally:
             if self.container_id is not None:
+                if not self._started:
+                    self._failure = await asyncio.to_thread(self._describe, self.container_id)
                 await asyncio.to_thread(remove_containers, self.client, [self.container_id])
+
+    def _describe(self, container_id: str) -> str:
+        """The container's error and last output, for a fork server that did not start."""
+        try:
+            state = self.client.api.inspect_container(container_id)["State"]
+            output: bytes = self.client.api.logs(container_id, tail=FAILURE_LINES)
+        except EngineError:
+            return ""
+        said = output.decode("utf-8", errors="replace").strip()
+        error = state.get("Error") or f"exit code {state.get('ExitCode')}"
+        return f" ({error})" + (f": {said}" if said else "")

@@ -284,3 +284,36 @@ async def test_cancelling_a_notebook_interrupts_its_kernel_in_the_container(
     notebook = json.loads((project / "steps" / "slow.ipynb").read_text())
     printed = "".join("".join(o.get("text", "")) for o in notebook["cells"][0]["outputs"])
     assert "interrupted" in printed
+
+
+async def test_a_kernels_container_that_cannot_start_fails_the_step_clearly(
+    built: Built, engine: DockerClient, kit: Any
+) -> None:
+    broken = engine.containers.run(
+        kit.BASE_IMAGE, ["bash", "-c", "rm /usr/bin/python3*"], detach=True
+    )
+    broken.wait()
+    image = broken.commit("jupyter-orchest/test-no-python", "1")
+    broken.remove()
+    project = make_project(built, "no-python")
+    write_notebook(project / "steps" / "hello.ipynb", ["print('never')"])
+    pipeline = pipeline_writer(project)([make_step("hello", "steps/hello.ipynb", [])], {})
+    recorder = Recorder()
+    executor = DockerExecutor(
+        image="jupyter-orchest/test-no-python:1",
+        image_id=image.id,
+        project_dir=project,
+        sdk_parent=built.work / "sdk",
+        carried=built.backend.carried,
+        grace_period=1.0,
+    )
+    await executor.start()
+    try:
+        assert await run(pipeline, executor, recorder, project / "data") == RunState.FAILURE
+    finally:
+        await executor.shutdown()
+        engine.api.remove_image(image.id, force=True)
+    message = recorder.messages["hello"]
+    assert "the container for the environment's kernels" in message
+    assert "python3" in message
+    assert not labels.containers_labelled(engine, labels.GROUP, executor.group)
