@@ -381,6 +381,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     void app.restored.then(() => stepFiles.read());
+    // Entering a folder is when its files' context menus are about to be used.
+    fileBrowser?.model.pathChanged.connect(() => stepFiles.refresh());
     const selectedFileSteps = () => {
       const item = fileBrowser?.selectedItems().next();
       return item && !item.done ? stepFiles.stepsOf(item.value.path) : [];

@@ -1,5 +1,6 @@
 import { ReactWidget } from '@jupyterlab/apputils';
-import { ISignal } from '@lumino/signaling';
+import { Message } from '@lumino/messaging';
+import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { IEnvironment, IPipelineSummary, OrchestClient } from '../api';
@@ -49,8 +50,16 @@ export class OrchestSidebar extends ReactWidget {
   }
 
   protected render(): JSX.Element {
-    return <SidebarView {...this.options} />;
+    return <SidebarView {...this.options} shown={this.shown} />;
   }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    // What the panel lists may have changed while it was hidden: read it again.
+    this.shown.emit();
+  }
+
+  private shown = new Signal<this, void>(this);
 }
 
 /** Emissions of a signal, as a number that grows with each (for effects to follow). */
@@ -109,10 +118,13 @@ function useLoaded<T>(
   return state;
 }
 
-function SidebarView(props: ISidebarOptions): JSX.Element {
+function SidebarView(
+  props: ISidebarOptions & { shown: ISignal<unknown, void> }
+): JSX.Element {
   const currentVersion = useSignalCount(props.currentChanged);
   const current = React.useMemo(() => props.current(), [currentVersion]);
-  const sectionProps = { ...props, pipeline: current };
+  const shown = useSignalCount(props.shown);
+  const sectionProps = { ...props, pipeline: current, shown };
   return (
     <div className="jp-OrchestSidebar-content">
       <PipelinesSection {...sectionProps} />
@@ -122,7 +134,11 @@ function SidebarView(props: ISidebarOptions): JSX.Element {
   );
 }
 
-type SectionProps = ISidebarOptions & { pipeline: ICurrentPipeline | null };
+type SectionProps = ISidebarOptions & {
+  pipeline: ICurrentPipeline | null;
+  /** Grows each time the panel is shown. */
+  shown: number;
+};
 
 function Section(props: {
   title: string;
@@ -145,7 +161,7 @@ function PipelinesSection(props: SectionProps): JSX.Element {
   const [refresh, setRefresh] = React.useState(0);
   const { value, error } = useLoaded<IPipelineSummary[]>(
     () => props.client.listPipelines(),
-    [changed, refresh]
+    [changed, refresh, props.shown]
   );
   return (
     <Section
@@ -198,7 +214,7 @@ function RunsSection(props: SectionProps): JSX.Element {
   });
   const { value, error } = useLoaded<IRunJSON[]>(
     () => (current ? client.listRuns(current.path) : Promise.resolve([])),
-    [current?.path, refresh]
+    [current?.path, refresh, props.shown]
   );
   const runs = value ?? [];
   const now = useClock(runs.some(isRunActive));
@@ -283,7 +299,7 @@ function EnvironmentsSection(props: SectionProps): JSX.Element {
   const { value, error } = useLoaded<IEnvironment[]>(
     () =>
       project === null ? Promise.resolve([]) : client.listEnvironments(project),
-    [project, refresh]
+    [project, refresh, props.shown]
   );
   const build = async (environment: IEnvironment) => {
     setBuildError(null);

@@ -2,9 +2,9 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 
 const PLUGIN_ID = 'jupyter-orchest:plugin';
 
-/** The placeholder view of the pipeline file open in the main area. */
+/** The editor of the pipeline file open in the main area. */
 function pipelineView(page: IJupyterLabPageFixture) {
-  return page.locator('.jp-MainAreaWidget:not(.lm-mod-hidden) .jp-OrchestPipeline');
+  return page.locator('.jp-MainAreaWidget:not(.lm-mod-hidden) .jp-OrchestEditor');
 }
 
 test.describe('without the page loaded first', () => {
@@ -41,10 +41,10 @@ test('New Pipeline from the command palette creates and opens untitled.orchest',
   await expect(page.activity.getTabLocator('untitled.orchest')).toBeVisible();
   expect(await page.filebrowser.isFileListedInBrowser('untitled.orchest')).toBe(true);
   const view = pipelineView(page);
-  await expect(view.locator('h1')).toHaveText('Untitled');
-  await expect(view).toContainText('No steps yet.');
-  // Checked by the server's validation through the REST API.
-  await expect(view).toContainText('No issues found.');
+  await expect(view.getByLabel('Name')).toHaveValue('Untitled');
+  await expect(view.locator('.jp-OrchestEditor-empty')).toContainText('Drag notebooks');
+  // The server's validation found nothing to report.
+  await expect(view.locator('.jp-OrchestEditor-issues')).toHaveCount(0);
 });
 
 test('the file browser context menu offers New Pipeline after New Folder', async ({
@@ -83,7 +83,7 @@ function orchestStep(title: string, parents: string[]) {
     environment: '',
     kernel: { name: 'python', display_name: 'Python 3' },
     parameters: {},
-    meta_data: { hidden: false, position: [0, 0] }
+    meta_data: { hidden: false }
   };
 }
 
@@ -103,7 +103,7 @@ function orchestFile(name: string, steps: ReturnType<typeof orchestStep>[]): str
   });
 }
 
-test('a pipeline file opens in the placeholder view with its steps in order', async ({
+test('a pipeline file opens in the editor with its steps and connections', async ({
   page,
   tmpPath
 }) => {
@@ -118,26 +118,17 @@ test('a pipeline file opens in the placeholder view with its steps in order', as
   await page.filebrowser.open(`${tmpPath}/diamond.orchest`);
 
   const view = pipelineView(page);
-  await expect(view.locator('h1')).toHaveText('Diamond');
-  await expect(view.locator('tbody tr td:nth-child(2)')).toHaveText([
-    'load',
-    'clean',
-    'features',
-    'report'
-  ]);
-  await expect(view.locator('tbody tr td:nth-child(4)')).toHaveText([
-    '',
-    'load',
-    'load',
-    'clean, features'
-  ]);
-  // The server's validation has answered, whatever it found.
-  await expect(
-    view.locator('.jp-OrchestPipeline-valid, .jp-OrchestPipeline-issues')
-  ).toBeVisible();
+  await expect(view.locator('.jp-OrchestStep')).toHaveCount(4);
+  await expect(view.locator('.react-flow__edge')).toHaveCount(4);
+  await expect(view.getByLabel('Name')).toHaveValue('Diamond');
+  // Steps without positions are laid out parents first, left to right.
+  const x = async (title: string) =>
+    (await view.locator(`[data-step-title="${title}"]`).boundingBox())?.x ?? NaN;
+  expect(await x('load')).toBeLessThan(await x('clean'));
+  expect(await x('clean')).toBeLessThan(await x('report'));
 });
 
-test('a cycle is shown by the view and reported by the server', async ({
+test('the server\'s issues with a file are listed over the canvas', async ({
   page,
   tmpPath
 }) => {
@@ -146,10 +137,7 @@ test('a cycle is shown by the view and reported by the server', async ({
 
   await page.filebrowser.open(`${tmpPath}/loop.orchest`);
 
-  const view = pipelineView(page);
-  await expect(view).toContainText('The steps form a cycle');
-  await expect(view.locator('tr.jp-mod-blocked')).toHaveCount(2);
-  await expect(view.locator('.jp-OrchestPipeline-issues')).toContainText('cycle');
+  await expect(pipelineView(page).locator('.jp-OrchestEditor-issues')).toContainText('cycle');
 });
 
 test('a malformed pipeline file shows what is wrong instead of breaking', async ({
@@ -160,6 +148,7 @@ test('a malformed pipeline file shows what is wrong instead of breaking', async 
 
   await page.filebrowser.open(`${tmpPath}/broken.orchest`);
 
+  await expect(pipelineView(page)).toContainText('This pipeline cannot be shown');
   await expect(pipelineView(page)).toContainText('The file is not valid JSON');
 });
 
