@@ -17,6 +17,7 @@ const baseConfig = jestJupyterLab(__dirname);
 module.exports = {
   ...baseConfig,
   automock: false,
+  setupFiles: [...(baseConfig.setupFiles ?? []), '<rootDir>/jest.polyfills.js'],
   collectCoverageFrom: [
     'src/**/*.{ts,tsx}',
     '!src/**/*.d.ts',

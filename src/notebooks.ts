@@ -121,12 +121,19 @@ export class NotebookOutputFollower {
 
   /** Whether the open notebook's cells hold the code of the file on disk. */
   private async sameCode(panel: NotebookPanel, path: string): Promise<boolean> {
-    const disk = await this.contents.get(path, { type: 'notebook', content: true });
-    const cells = (disk.content?.cells ?? []) as { source: string | string[] }[];
+    const disk = await this.contents.get(path, {
+      type: 'notebook',
+      content: true
+    });
+    const cells = (disk.content?.cells ?? []) as {
+      source: string | string[];
+    }[];
     const onDisk = cells.map(cell =>
       Array.isArray(cell.source) ? cell.source.join('') : cell.source
     );
-    const open = panel.context.model.sharedModel.cells.map(cell => cell.getSource());
+    const open = panel.context.model.sharedModel.cells.map(cell =>
+      cell.getSource()
+    );
     return JSON.stringify(onDisk) === JSON.stringify(open);
   }
 
