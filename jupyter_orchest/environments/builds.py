@@ -393,12 +393,28 @@ class Builds:
             self.store.update_build(record.id, removed_at=_now())
 
     async def _remove(self, built: BuiltEnvironment) -> None:
+        """Remove what the build made, as far as its backend can here: what it cannot
+        remove (its engine is gone, say) is logged and left, and never stops the caller."""
         backend = self.backends.named(built.backend)
         if backend is None:
+            log.warning(
+                "Build %s of %s left in place: no %s backend here",
+                built.number,
+                built.environment_uuid,
+                built.backend,
+            )
             return
         for forget in self._forget:
             await forget(built)
-        await backend.remove(built)
+        try:
+            await backend.remove(built)
+        except Exception as error:
+            log.warning(
+                "Build %s of %s could not be removed: %s",
+                built.number,
+                built.environment_uuid,
+                error,
+            )
 
     def _changed(
         self,
