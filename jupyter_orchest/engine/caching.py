@@ -238,20 +238,34 @@ class CachedSteps:
         reporter: StepReporter,
         started: datetime,
     ) -> StepResult | None:
+        """Restore the step if the cache has its key: None if it does not (or cannot)."""
+        restored = await asyncio.to_thread(self._restore_files, step, task, parts, started)
+        if restored is None:
+            return None
+        entry, log_text = restored
+        if log_text is not None:
+            self._replay_log(entry, log_text, reporter)
+        return StepResult(True, cached=True)
+
+    def _restore_files(
+        self, step: PlannedStep, task: StepTask, parts: KeyParts, started: datetime
+    ) -> tuple[CacheEntry, str | None] | None:
+        """Everything a hit does on disk and in the database, in one go off the event loop
+        (a restored step should cost milliseconds): the entry and its log's text."""
         cache = self.caching.cache
         assert cache is not None
         try:
-            entry = await asyncio.to_thread(cache.lookup, parts.key)
+            entry = cache.lookup(parts.key)
             if entry is None:
                 return None
-            await asyncio.to_thread(self._put_back, step, entry)
-            if entry.file(LOG_FILE) is not None:
-                self._replay_log(entry, reporter)
+            self._put_back(step, entry)
+            stored_log = entry.file(LOG_FILE)
+            log_text = cache.read_text(stored_log) if stored_log is not None else None
         except (ObjectMissing, OSError, ValueError) as error:
             log.warning("step %s could not be restored from the cache: %s", step.uuid, error)
-            await asyncio.to_thread(cache.forget, parts.key)
+            cache.forget(parts.key)
             return None
-        outputs = await asyncio.to_thread(self._output_digests, self._step_dir(step))
+        outputs = self._output_digests(self._step_dir(step))
         notebook = entry.file(NOTEBOOK_FILE)
         provenance = self._provenance(
             step,
@@ -266,8 +280,11 @@ class CachedSteps:
             notebook_digest=notebook.digest if notebook else "",
             started=started,
         )
-        await self._record(provenance, None)
-        return StepResult(True, cached=True)
+        try:
+            self.caching.ledger.record(provenance, None)
+        except Exception:
+            log.exception("the provenance of step %s was not recorded", step.uuid)
+        return entry, log_text
 
     def _put_back(self, step: PlannedStep, entry: CacheEntry) -> None:
         cache = self.caching.cache
@@ -289,16 +306,10 @@ class CachedSteps:
             manifest = dump_manifest(step.uuid, records).encode("utf-8")
             write_bytes_atomic(str(step_dir / MANIFEST_FILE), manifest)
 
-    def _replay_log(self, entry: CacheEntry, reporter: StepReporter) -> None:
-        cache = self.caching.cache
-        stored = entry.file(LOG_FILE)
-        assert cache is not None and stored is not None
-        text = cache.read_text(stored)
+    def _replay_log(self, entry: CacheEntry, text: str, reporter: StepReporter) -> None:
         if len(text) > REPLAYED_LOG_LIMIT:
-            text = (
-                f"[{len(text) - REPLAYED_LOG_LIMIT} characters left out]\n"
-                + text[-REPLAYED_LOG_LIMIT:]
-            )
+            left_out = len(text) - REPLAYED_LOG_LIMIT
+            text = f"[{left_out} characters left out]\n" + text[-REPLAYED_LOG_LIMIT:]
         reporter.log("stdout", f"[restored from the cache: computed by run {entry.run_id}]\n")
         for start in range(0, len(text), REPLAY_CHUNK):
             reporter.log("stdout", text[start : start + REPLAY_CHUNK])

@@ -185,10 +185,7 @@ class LocalExecutor:
         env = {**os.environ, **task.env}
         suffix = task.file.suffix.lower()
         if suffix == NOTEBOOK_SUFFIX:
-            metadata = await asyncio.to_thread(_notebook_metadata, task.file)
-            specs = await asyncio.to_thread(self._kernel_specs)
-            name = choose_kernel(task.kernel_name, metadata, specs)
-            spec = specs[name]
+            name, spec = await asyncio.to_thread(self._notebook_kernel, task)
             software = await self._identities.command(spec.argv, env)
             return stable_key(
                 {"kernel": name, "language": spec.language, "env": spec.env, "software": software}
@@ -197,6 +194,11 @@ class LocalExecutor:
         if interpreter is None:
             return ""  # the step cannot run, and will say why
         return await self._identities.command(interpreter.command, env)
+
+    def _notebook_kernel(self, task: StepTask) -> tuple[str, KernelSpec]:
+        specs = self._kernel_specs()
+        name = choose_kernel(task.kernel_name, _notebook_metadata(task.file), specs)
+        return name, specs[name]
 
     async def shutdown(self) -> None:
         for planning in self._planning:
