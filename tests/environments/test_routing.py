@@ -30,6 +30,8 @@ from jupyter_orchest.environments.executor import EnvironmentExecutor
 from jupyter_orchest.environments.kernelspecs import KernelspecFolder
 from jupyter_orchest.environments.local import build_folder
 from jupyter_orchest.pipeline import parse_definition
+from jupyter_orchest.services.jobs import JobService, JobSettings
+from jupyter_orchest.services.pipelines import PipelineService
 from jupyter_orchest.store import BuildStore, RunStore
 from jupyter_orchest.store.database import sqlite_url
 from support import EXAMPLE_PROJECT, make_step, pipeline_writer
@@ -246,3 +248,33 @@ def test_builds_of_a_process_that_died_are_aborted_at_start(tmp_path: Path) -> N
     states = {r.number: (r.state, r.message) for r in store.list_builds(str(tmp_path), "env")}
     assert states[1] == ("ABORTED", "The process building it stopped before the build finished.")
     assert states[2] == ("BUILDING", "")
+
+
+async def test_a_jobs_runs_use_the_environment_builds_of_their_project(
+    kit: Kit, tmp_path: Path
+) -> None:
+    project = example_with_prefixes(tmp_path)
+    jobs = JobService(
+        PipelineService(tmp_path),
+        RunStore(sqlite_url(tmp_path / "orchest.db")),
+        kit.executor,
+        JobSettings(data_dir=None, parallelism=2, max_runs_per_job=10, max_concurrent_runs=2),
+        kit.events,
+    )
+    job = await jobs.create(
+        {
+            "pipeline_path": "quickstart/quickstart.orchest",
+            "parameters": {"pipeline": {"n_rows": [10, 20]}},
+        }
+    )
+    await jobs.wait_for_runs(job["id"])
+    job = jobs.get(job["id"])
+
+    assert job["status"] == "SUCCESS", kit.events.final()
+    # Both runs, each in its own copy, ran in the one build of the project's environment.
+    steps = parse_definition((project / "quickstart.orchest").read_text())["steps"]
+    clean = next(uuid_ for uuid_, step in steps.items() if step["title"] == "Clean")
+    venv = build_folder(project, EXAMPLE_ENVIRONMENT, 1)
+    prefixes = [line for line in kit.events.logs[clean].splitlines() if "prefix=" in line]
+    assert prefixes == [f"prefix={venv}"] * 2
+    assert len(kit.records(project, EXAMPLE_ENVIRONMENT)) == 1
