@@ -4,7 +4,12 @@ import {
   connectionRefusal,
   orderSteps
 } from '../model/graph';
-import { layoutSteps, positionsForUnplaced, STEP_WIDTH } from '../model/layout';
+import {
+  layerSteps,
+  layoutSteps,
+  positionsForUnplaced,
+  STEP_WIDTH
+} from '../model/layout';
 import { pipelineOf, step } from './fixtures';
 
 describe('connect', () => {
@@ -95,5 +100,34 @@ describe('layout', () => {
     expect([...positions.keys()]).toEqual(['b']);
     expect(positions.get('b')![1]).toBeGreaterThan(500);
     expect(positionsForUnplaced(pipelineOf(step('a'))).size).toBe(0);
+  });
+});
+
+describe('layerSteps', () => {
+  it('puts each step a column right of its furthest parent, rows without overlap', () => {
+    const pipeline = pipelineOf(
+      step('d', ['b', 'c']),
+      step('c', ['a']),
+      step('b', ['a']),
+      step('a'),
+      step('e')
+    );
+    const positions = layerSteps(pipeline);
+    const at = (uuid: string) => positions.get(uuid)!;
+    expect(at('a')[0]).toBe(at('e')[0]);
+    expect(at('b')[0]).toBe(at('c')[0]);
+    expect(at('b')[0]).toBeGreaterThan(at('a')[0]);
+    expect(at('d')[0]).toBeGreaterThan(at('b')[0]);
+    const cells = [...positions.values()].map(p => p.join());
+    expect(new Set(cells).size).toBe(5);
+  });
+
+  it('lays out 500 steps in well under a second', () => {
+    const steps = Array.from({ length: 500 }, (_, i) =>
+      step(`s${i}`, i >= 20 ? [`s${i - 20}`, `s${i - 19}`] : [])
+    );
+    const started = Date.now();
+    expect(layerSteps(pipelineOf(...steps)).size).toBe(500);
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });
