@@ -404,3 +404,32 @@ def test_an_evicted_result_is_computed_again_and_says_so(
     again = runs()
     assert again.computed == {"a", "b", "c", "d"}
     assert again.reasons("a") == ("its cached result is gone (evicted or cleared)",)
+
+
+class Announcing(LocalExecutor):
+    """A local executor that notes which steps it was told to expect."""
+
+    def __init__(self) -> None:
+        super().__init__(grace_period=1.0)
+        self.announced: list[str] = []
+
+    def expect(self, tasks: list[StepTask]) -> None:
+        self.announced += [task.step_uuid for task in tasks]
+        super().expect(tasks)
+
+
+def test_steps_that_will_be_restored_get_no_kernel_started_ahead(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    chain_of_scripts(write_pipeline)
+    first = Announcing()
+    runs(executor=first)
+    assert sorted(first.announced) == ["a", "b", "c", "d"]
+    unchanged = Announcing()
+    runs(executor=unchanged)
+    assert unchanged.announced == []
+    # b changes: it is not foreseen, but once it runs its child is announced.
+    (project / "b.py").write_text(script(30))
+    changed = Announcing()
+    assert runs(executor=changed).computed == {"b", "c"}
+    assert changed.announced == ["c"]
