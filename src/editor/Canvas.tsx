@@ -30,7 +30,10 @@ const CONTENTS_MIME = 'application/x-jupyter-icontents';
 
 const NODE_TYPES = { step: StepNodeView };
 
-const FIT_VIEW_OPTIONS = { maxZoom: 1 };
+const FIT_VIEW_OPTIONS = { maxZoom: 1, padding: 0.15 };
+
+/** Small enough to leave room for the steps on narrow screens. */
+const MINIMAP_STYLE = { width: 150, height: 100 };
 
 /** Keys that add to the selection when clicking a step. */
 const MULTI_SELECTION_KEYS = ['Shift', 'Meta', 'Control'];
@@ -217,7 +220,7 @@ export function Canvas(props: ICanvasProps): JSX.Element {
       >
         <Background gap={20} />
         <Controls showInteractive={false} />
-        <MiniMap pannable zoomable />
+        <MiniMap pannable zoomable style={MINIMAP_STYLE} />
       </ReactFlow>
       <Notice model={model} />
     </div>
