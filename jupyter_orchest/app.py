@@ -96,15 +96,20 @@ class OrchestApp(ExtensionApp):
 
     build_ca_bundle = Unicode(
         "",
-        help="A CA bundle (PEM file) that Docker builds trust, e.g. a TLS-intercepting proxy's.",
+        help="A CA bundle (PEM file) that Docker builds, step containers and their kernels "
+        "trust, e.g. a TLS-intercepting proxy's.",
     ).tag(config=True)
 
     build_pip_config = Unicode(
-        "", help="A pip configuration file that Docker builds use (e.g. a package index)."
+        "",
+        help="A pip configuration file (e.g. naming a package index) that Docker builds, "
+        "step containers and their kernels use.",
     ).tag(config=True)
 
     build_carry_proxy = Bool(
-        False, help="Pass this server's proxy variables (HTTP_PROXY ...) to Docker builds."
+        False,
+        help="Pass this server's proxy variables (HTTP_PROXY ...) to Docker builds, step "
+        "containers and their kernels.",
     ).tag(config=True)
 
     cache_dir = Unicode(
