@@ -38,10 +38,10 @@ import {
   PipelineContentProvider,
   PipelineModelFactory
 } from './editor/contents';
-import { IKernelChoice } from './editor/Properties';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import {
   IEditorSettings,
+  kernelChoices,
   PipelineDocument,
   PipelineEditor,
   PipelineEditorFactory
@@ -49,12 +49,15 @@ import {
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { OrchestEvents } from './events';
 import { pipelineIcon } from './icons';
-import { DEFAULT_KERNEL } from './model/definition';
 import { isRunActive } from './model/runs';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { NotebookOutputFollower, switchToStepKernel } from './notebooks';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
-import { createBuildLogView, createRunView } from './runview/RunView';
+import {
+  buildLogViewId,
+  createBuildLogView,
+  createRunView
+} from './runview/RunView';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { ICurrentPipeline, OrchestSidebar } from './sidebar/Sidebar';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -182,6 +185,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         client,
         events,
         docManager,
+        trans,
         settings: () => settings,
         kernels: () =>
           kernelChoices(serviceManager.kernelspecs.specs?.kernelspecs)
@@ -263,6 +267,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     ) =>
       commands.addCommand(id, {
+        describedBy: {
+          args: {
+            type: 'object',
+            properties: { toolbar: { type: 'boolean' } }
+          }
+        },
         label: args => (args.toolbar ? '' : options.label),
         caption: options.caption,
         icon: options.icon,
@@ -415,6 +425,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
     commands.addCommand(CommandIDs.runStepFile, {
+      describedBy: { args: { type: 'object', properties: {} } },
       label: () => {
         const [step] = selectedFileSteps();
         return step
@@ -427,6 +438,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: runStepFile('selection')
     });
     commands.addCommand(CommandIDs.runStepFileIncoming, {
+      describedBy: { args: { type: 'object', properties: {} } },
       label: trans.__('Run Step with Incoming Steps'),
       caption: trans.__('Run this file’s step and every step it depends on'),
       icon: runIcon,
@@ -443,6 +455,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return;
       }
       const view = createRunView({
+        trans,
         client,
         events,
         run: runJson,
@@ -451,6 +464,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app.shell.add(view, 'main');
     };
     const sidebar = new OrchestSidebar({
+      trans,
       client,
       events,
       current: currentPipeline,
@@ -460,26 +474,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
         docManager.openOrReveal(path, PIPELINE_EDITOR_FACTORY),
       openRun,
       openBuildLog: (project, environment) => {
-        const view = createBuildLogView({
-          client,
-          events,
-          project,
-          environment
-        });
-        const open = Array.from(app.shell.widgets('main')).find(
-          w => w.id === view.id
-        );
-        if (open) {
-          view.dispose();
-          app.shell.activateById(open.id);
-        } else {
-          app.shell.add(view, 'main');
+        const id = buildLogViewId(environment);
+        if (Array.from(app.shell.widgets('main')).some(w => w.id === id)) {
+          app.shell.activateById(id);
+          return;
         }
+        app.shell.add(
+          createBuildLogView({ trans, client, events, project, environment }),
+          'main'
+        );
       }
     });
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, 'orchest-sidebar');
     commands.addCommand(CommandIDs.openSidebar, {
+      describedBy: { args: { type: 'object', properties: {} } },
       label: trans.__('Show Pipelines Sidebar'),
       caption: trans.__('Pipelines, their runs and environments'),
       execute: () => app.shell.activateById(sidebar.id)
@@ -491,7 +500,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // Notebooks that are steps: new outputs as runs write them, and their step's kernel.
     if (notebooks) {
-      new NotebookOutputFollower(client, events, notebooks, contents);
+      new NotebookOutputFollower(client, events, notebooks, contents, trans);
       notebooks.widgetAdded.connect((_, panel) => {
         void panel.context.ready.then(() =>
           switchToStepKernel(client, panel, serviceManager.kernelspecs)
@@ -562,23 +571,5 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
   }
 };
-
-/** The kernels a step can choose: Orchest's Python kernel and the server's kernels. */
-function kernelChoices(
-  specs:
-    | Record<string, { name: string; display_name: string } | undefined>
-    | undefined
-): IKernelChoice[] {
-  const installed = Object.values(specs ?? {})
-    .filter(
-      (spec): spec is { name: string; display_name: string } =>
-        spec !== undefined
-    )
-    .map(spec => ({ name: spec.name, display_name: spec.display_name }));
-  return [
-    DEFAULT_KERNEL,
-    ...installed.filter(k => k.name !== DEFAULT_KERNEL.name)
-  ];
-}
 
 export default plugin;

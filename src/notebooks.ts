@@ -6,6 +6,7 @@
 import { Notification } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Contents, KernelSpec } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { OrchestApiError, OrchestClient } from './api';
 import { OrchestEvents } from './events';
@@ -25,7 +26,8 @@ export class NotebookOutputFollower {
     private readonly client: OrchestClient,
     events: OrchestEvents,
     private readonly notebooks: INotebookTracker,
-    private readonly contents: Contents.IManager
+    private readonly contents: Contents.IManager,
+    private readonly trans: TranslationBundle
   ) {
     events.received.connect((_, event) => this.onEvent(event));
   }
@@ -108,7 +110,10 @@ export class NotebookOutputFollower {
       } else if (!this.warned.has(`${runId}/${path}`)) {
         this.warned.add(`${runId}/${path}`);
         Notification.warning(
-          `A run wrote new outputs into ${path}, whose cells have unsaved edits here. Your edits are kept; reload the notebook from disk (File > Reload Notebook from Disk) to see the outputs.`,
+          this.trans.__(
+            'A run wrote new outputs into %1, whose cells have unsaved edits here. Your edits are kept; reload the notebook from disk (File > Reload Notebook from Disk) to see the outputs.',
+            path
+          ),
           { autoClose: false }
         );
       }

@@ -15,6 +15,7 @@ import { useClock, useModelVersion } from './hooks';
 import { LogPanel } from './LogPanel';
 import { PipelineEditorModel } from './model';
 import { IKernelChoice, Properties } from './Properties';
+import { useTrans } from '../translation';
 
 export interface IEditorViewProps {
   model: PipelineEditorModel;
@@ -33,6 +34,7 @@ export interface IEditorViewProps {
  */
 export function EditorView(props: IEditorViewProps): JSX.Element {
   const { model, environments } = props;
+  const trans = useTrans();
   useModelVersion(model);
   const environmentName = React.useCallback(
     (uuid: string) =>
@@ -46,13 +48,14 @@ export function EditorView(props: IEditorViewProps): JSX.Element {
   if (pipeline === null) {
     return (
       <div className="jp-OrchestEditor-malformed">
-        <h2>This pipeline cannot be shown</h2>
+        <h2>{trans.__('This pipeline cannot be shown')}</h2>
         <p className="jp-OrchestEditor-error">
-          {model.parseError ?? 'Loading…'}
+          {model.parseError ?? trans.__('Loading…')}
         </p>
         <p>
-          Fix the file in a text editor (right-click it in the file browser:
-          Open With &gt; Editor); this view follows when it is saved.
+          {trans.__(
+            'Fix the file in a text editor (right-click it in the file browser: Open With > Editor); this view follows when it is saved.'
+          )}
         </p>
       </div>
     );
@@ -65,9 +68,9 @@ export function EditorView(props: IEditorViewProps): JSX.Element {
         <Issues issues={model.issues} pipeline={pipeline} />
         {Object.keys(pipeline.steps).length === 0 && (
           <div className="jp-OrchestEditor-empty">
-            Drag notebooks and scripts here from the file browser to add steps,
-            then drag from a step’s right handle to another step to connect
-            them.
+            {trans.__(
+              'Drag notebooks and scripts here from the file browser to add steps, then drag from a step’s right handle to another step to connect them.'
+            )}
           </div>
         )}
         <ReactFlowProvider>
@@ -103,6 +106,7 @@ export function EditorView(props: IEditorViewProps): JSX.Element {
 }
 
 function RunStatus({ run }: { run: IRunJSON | null }): JSX.Element | null {
+  const trans = useTrans();
   const active = isRunActive(run);
   const now = useClock(active);
   if (run === null) {
@@ -113,7 +117,9 @@ function RunStatus({ run }: { run: IRunJSON | null }): JSX.Element | null {
     <div
       className={`jp-OrchestEditor-runStatus jp-mod-${run.state.toLowerCase()}`}
     >
-      {active ? 'Running' : 'Latest run'}: {run.state}
+      {active
+        ? trans.__('Running: %1', run.state)
+        : trans.__('Latest run: %1', run.state)}
       {seconds !== null && ` · ${formatDuration(seconds)}`}
       {run.message && ` · ${run.message}`}
     </div>
@@ -128,11 +134,15 @@ function Issues({
   issues: readonly IValidationIssue[];
   pipeline: IPipelineJSON;
 }): JSX.Element | null {
+  const trans = useTrans();
   if (issues.length === 0) {
     return null;
   }
   return (
-    <ul className="jp-OrchestEditor-issues" aria-label="Problems in the file">
+    <ul
+      className="jp-OrchestEditor-issues"
+      aria-label={trans.__('Problems in the file')}
+    >
       {issues.map((issue, index) => (
         <li key={index}>
           {issue.step !== null && pipeline.steps[issue.step] && (

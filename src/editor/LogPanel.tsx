@@ -3,6 +3,7 @@ import * as React from 'react';
 import { OrchestClient } from '../api';
 import { OrchestEvents } from '../events';
 import { IRunJSON, OrchestEvent } from '../model/runs';
+import { useTrans } from '../translation';
 
 /** The most output kept on screen; older output is dropped from the top. */
 const MAX_SHOWN_CHARS = 200_000;
@@ -125,6 +126,7 @@ export function LogPanel(props: {
   onClose: () => void;
 }): JSX.Element {
   const { run, stepUuid } = props;
+  const trans = useTrans();
   const inRun = run?.steps.find(step => step.uuid === stepUuid) ?? null;
   const { text, error } = useStepLog(
     props.client,
@@ -134,24 +136,24 @@ export function LogPanel(props: {
   );
   const empty =
     run === null
-      ? 'This pipeline has not run yet.'
+      ? trans.__('This pipeline has not run yet.')
       : inRun === null
-        ? 'This step was not part of the latest run.'
+        ? trans.__('This step was not part of the latest run.')
         : inRun.state === 'PENDING'
-          ? 'Waiting for the step to start…'
-          : 'No output.';
+          ? trans.__('Waiting for the step to start…')
+          : trans.__('No output.');
   return (
-    <div className="jp-OrchestLog" aria-label="Step output">
+    <div className="jp-OrchestLog" aria-label={trans.__('Step output')}>
       <div className="jp-OrchestLog-header">
         <span className="jp-OrchestLog-title">
-          Output of <strong>{props.stepTitle}</strong>
+          {trans.__('Output of')} <strong>{props.stepTitle}</strong>
           {inRun && (
             <span className="jp-OrchestLog-state"> · {inRun.state}</span>
           )}
         </span>
         <button
           className="jp-OrchestLog-close"
-          title="Close the output"
+          title={trans.__('Close the output')}
           onClick={props.onClose}
         >
           ×

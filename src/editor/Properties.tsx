@@ -4,6 +4,7 @@ import { IEnvironment } from '../api';
 import { IPipelineJSON, isStepFile, IStepJSON } from '../model/definition';
 import { formatParameters, parseParameters } from '../model/parameters';
 import { PipelineEditorModel } from './model';
+import { useTrans } from '../translation';
 
 /** A kernel a notebook step can run in. */
 export interface IKernelChoice {
@@ -45,6 +46,7 @@ function StepProperties(
   props: IPropertiesProps & { step: IStepJSON }
 ): JSX.Element {
   const { model, step, environments, kernels } = props;
+  const trans = useTrans();
   const update = (patch: Parameters<PipelineEditorModel['updateStep']>[1]) =>
     model.updateStep(step.uuid, patch);
   const kernelName = step.kernel?.name ?? '';
@@ -58,23 +60,28 @@ function StepProperties(
         }
       ];
   return (
-    <div className="jp-OrchestProperties" aria-label="Step properties">
-      <h2 className="jp-OrchestProperties-heading">Step</h2>
-      <Field label="Title">
+    <div
+      className="jp-OrchestProperties"
+      aria-label={trans.__('Step properties')}
+    >
+      <h2 className="jp-OrchestProperties-heading">{trans.__('Step')}</h2>
+      <Field label={trans.__('Title')}>
         <input
           className="jp-mod-styled"
           value={step.title}
           onChange={event => update({ title: event.target.value })}
         />
       </Field>
-      <Field label="File path">
+      <Field label={trans.__('File path')}>
         <div className="jp-OrchestProperties-row">
           <ValidatedInput
             value={step.file_path}
             validate={text =>
               isStepFile(text)
                 ? null
-                : 'A step runs a notebook or a script: .ipynb, .py, .sh, .R, .jl or .js.'
+                : trans.__(
+                    'A step runs a notebook or a script: .ipynb, .py, .sh, .R, .jl or .js.'
+                  )
             }
             onValid={file_path => update({ file_path })}
           />
@@ -82,24 +89,26 @@ function StepProperties(
             className="jp-mod-styled jp-mod-reject"
             onClick={() => props.onPickFile(step.uuid)}
           >
-            Choose…
+            {trans.__('Choose…')}
           </button>
         </div>
         <button
           className="jp-OrchestProperties-link"
           onClick={() => props.onOpenStep(step.uuid)}
         >
-          Open the file
+          {trans.__('Open the file')}
         </button>
       </Field>
-      <Field label="Environment">
+      <Field label={trans.__('Environment')}>
         {environments === null ? (
           <ValidatedInput
             value={step.environment ?? ''}
             validate={text =>
               /^[A-Za-z0-9_-]*$/.test(text)
                 ? null
-                : 'An environment uuid is made of letters, digits, - and _.'
+                : trans.__(
+                    'An environment uuid is made of letters, digits, - and _.'
+                  )
             }
             onValid={environment => update({ environment })}
           />
@@ -109,7 +118,9 @@ function StepProperties(
             value={step.environment ?? ''}
             onChange={event => update({ environment: event.target.value })}
           >
-            <option value="">None (the server’s own Python)</option>
+            <option value="">
+              {trans.__('None (the server’s own Python)')}
+            </option>
             {environments.map(environment => (
               <option key={environment.uuid} value={environment.uuid}>
                 {environment.name}
@@ -118,13 +129,13 @@ function StepProperties(
             {step.environment &&
               !environments.some(e => e.uuid === step.environment) && (
                 <option value={step.environment}>
-                  {step.environment} (not in this project)
+                  {trans.__('%1 (not in this project)', step.environment)}
                 </option>
               )}
           </select>
         )}
       </Field>
-      <Field label="Kernel">
+      <Field label={trans.__('Kernel')}>
         <select
           className="jp-mod-styled"
           value={kernelName}
@@ -144,7 +155,7 @@ function StepProperties(
           ))}
         </select>
       </Field>
-      <Field label="Parameters (JSON)">
+      <Field label={trans.__('Parameters (JSON)')}>
         <JsonObjectField
           value={step.parameters ?? {}}
           onValid={parameters => update({ parameters })}
@@ -158,47 +169,62 @@ function PipelineProperties(
   props: IPropertiesProps & { selectedCount: number }
 ): JSX.Element {
   const { model, pipeline, selectedCount } = props;
+  const trans = useTrans();
   const settings = pipeline.settings ?? {};
   const setSetting = (patch: Record<string, unknown>) =>
     model.updatePipeline({ settings: { ...settings, ...patch } });
   return (
-    <div className="jp-OrchestProperties" aria-label="Pipeline properties">
+    <div
+      className="jp-OrchestProperties"
+      aria-label={trans.__('Pipeline properties')}
+    >
       {selectedCount > 1 && (
         <p className="jp-OrchestProperties-hint">
-          {selectedCount} steps selected. Select one step to see its properties.
+          {trans.__(
+            '%1 steps selected. Select one step to see its properties.',
+            selectedCount
+          )}
         </p>
       )}
-      <h2 className="jp-OrchestProperties-heading">Pipeline</h2>
-      <Field label="Name">
+      <h2 className="jp-OrchestProperties-heading">{trans.__('Pipeline')}</h2>
+      <Field label={trans.__('Name')}>
         <input
           className="jp-mod-styled"
           value={pipeline.name}
           onChange={event => model.updatePipeline({ name: event.target.value })}
         />
       </Field>
-      <Field label="Parameters (JSON)">
+      <Field label={trans.__('Parameters (JSON)')}>
         <JsonObjectField
           value={pipeline.parameters ?? {}}
           onValid={parameters => model.updatePipeline({ parameters })}
         />
       </Field>
-      <h3 className="jp-OrchestProperties-subheading">Settings</h3>
-      <Field label="Steps run at once (0: as many as the machine has cores)">
+      <h3 className="jp-OrchestProperties-subheading">
+        {trans.__('Settings')}
+      </h3>
+      <Field
+        label={trans.__(
+          'Steps run at once (0: as many as the machine has cores)'
+        )}
+      >
         <ValidatedInput
           value={String(settings.max_steps_parallelism ?? 0)}
           validate={text =>
-            /^\d+$/.test(text.trim()) ? null : 'A whole number, 0 or more.'
+            /^\d+$/.test(text.trim())
+              ? null
+              : trans.__('A whole number, 0 or more.')
           }
           onValid={text => setSetting({ max_steps_parallelism: Number(text) })}
         />
       </Field>
-      <Field label="Memory for passing data between steps">
+      <Field label={trans.__('Memory for passing data between steps')}>
         <ValidatedInput
           value={settings.data_passing_memory_size ?? '1GB'}
           validate={text =>
             /^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB)$/.test(text)
               ? null
-              : 'A size such as 1GB, 500MB or 0.5GB.'
+              : trans.__('A size such as 1GB, 500MB or 0.5GB.')
           }
           onValid={data_passing_memory_size =>
             setSetting({ data_passing_memory_size })
@@ -213,7 +239,7 @@ function PipelineProperties(
             setSetting({ auto_eviction: event.target.checked })
           }
         />
-        Remove a step’s outputs once its children have read them
+        {trans.__('Remove a step’s outputs once its children have read them')}
       </label>
     </div>
   );

@@ -4,6 +4,7 @@ import * as React from 'react';
 import { IStepJSON } from '../model/definition';
 import { STEP_HEIGHT, STEP_WIDTH } from '../model/layout';
 import { IStepRunJSON, stepBadge } from '../model/runs';
+import { useTrans } from '../translation';
 
 /** What a step node shows. */
 export type StepNodeData = {
@@ -51,6 +52,7 @@ export const StepNodeView = React.memo(function StepNodeView({
   selected
 }: NodeProps<StepNode>) {
   const { step, status, environmentName, now } = data;
+  const trans = useTrans();
   const state = status?.state ?? 'READY';
   const className = [
     'jp-OrchestStep',
@@ -66,9 +68,11 @@ export const StepNodeView = React.memo(function StepNodeView({
     >
       <Handle type="target" position={Position.Left} />
       <div className="jp-OrchestStep-title">
-        {step.title || 'Untitled step'}
+        {step.title || trans.__('Untitled step')}
       </div>
-      <div className="jp-OrchestStep-file">{step.file_path || 'No file'}</div>
+      <div className="jp-OrchestStep-file">
+        {step.file_path || trans.__('No file')}
+      </div>
       <div className="jp-OrchestStep-footer">
         <span className="jp-OrchestStep-environment">{environmentName}</span>
         {status !== null && (

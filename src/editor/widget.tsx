@@ -7,6 +7,7 @@ import {
 } from '@jupyterlab/docregistry';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { FileDialog } from '@jupyterlab/filebrowser';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
@@ -23,9 +24,11 @@ import {
   stepFileFromRoot,
   stepsOf
 } from '../model/definition';
+import { DEFAULT_KERNEL } from '../model/definition';
 import { ancestorsOf } from '../model/graph';
 import { STEP_HEIGHT } from '../model/layout';
 import { isRunActive, OrchestEvent } from '../model/runs';
+import { TranslationContext } from '../translation';
 import { PIPELINE_CONTENT_PROVIDER } from './contents';
 import { EditorView } from './EditorView';
 import { PipelineEditorModel } from './model';
@@ -41,6 +44,7 @@ export interface IEditorSettings {
 
 /** What every pipeline editor shares. */
 export interface IEditorServices {
+  trans: TranslationBundle;
   client: OrchestClient;
   events: OrchestEvents;
   docManager: IDocumentManager;
@@ -90,13 +94,17 @@ export class PipelineEditor extends ReactWidget {
     context.fileChanged.connect(() => void this.readFileState(), this);
     context.saveState.connect((_, state) => {
       this.saving = state === 'started';
-    });
+    }, this);
     services.events.received.connect(this.onEvent, this);
     services.events.reconnected.connect(() => void this.readLatestRun(), this);
     void context.ready.then(() => {
       this.onTextChanged();
       return Promise.all([this.readFileState(), this.readLatestRun()]);
     });
+  }
+
+  private get trans(): TranslationBundle {
+    return this.services.trans;
   }
 
   /** The path of the pipeline file, relative to the server's root. */
@@ -123,7 +131,10 @@ export class PipelineEditor extends ReactWidget {
   async run(type: RunType): Promise<void> {
     const steps = [...this.model.selection];
     if (type !== 'all' && steps.length === 0) {
-      this.model.notify('info', 'Select the steps to run first.');
+      this.model.notify(
+        'info',
+        this.trans.__('Select the steps to run first.')
+      );
       return;
     }
     // A run reads the file on disk: unsaved edits would not be part of it.
@@ -173,7 +184,10 @@ export class PipelineEditor extends ReactWidget {
   showLogs(): void {
     const [first] = this.model.selection;
     if (first === undefined) {
-      this.model.notify('info', 'Select a step to see its output.');
+      this.model.notify(
+        'info',
+        this.trans.__('Select a step to see its output.')
+      );
       return;
     }
     this.model.showLog(first);
@@ -195,9 +209,11 @@ export class PipelineEditor extends ReactWidget {
     for (const path of paths.map(p => contents.localPath(p))) {
       const filePath = stepFileFromPipeline(this.path, this._project, path);
       if (!isStepFile(path)) {
-        refused.push(`${path} is not a notebook or a script`);
+        refused.push(this.trans.__('%1 is not a notebook or a script', path));
       } else if (filePath === null) {
-        refused.push(`${path} is outside the pipeline’s project`);
+        refused.push(
+          this.trans.__('%1 is outside the pipeline’s project', path)
+        );
       } else {
         const offset = added.length * (STEP_HEIGHT + 40);
         added.push({
@@ -210,7 +226,10 @@ export class PipelineEditor extends ReactWidget {
     }
     this.model.addSteps(added);
     if (refused.length > 0) {
-      this.model.notify('error', `Not added: ${refused.join('; ')}.`);
+      this.model.notify(
+        'error',
+        this.trans.__('Not added: %1.', refused.join('; '))
+      );
     }
   }
 
@@ -228,16 +247,18 @@ export class PipelineEditor extends ReactWidget {
 
   protected render(): JSX.Element {
     return (
-      <EditorView
-        model={this.model}
-        client={this.services.client}
-        events={this.services.events}
-        environments={this._environments}
-        kernels={this.services.kernels()}
-        onOpenStep={uuid => this.openSteps([uuid])}
-        onPickFile={uuid => void this.pickFile(uuid)}
-        onDropFiles={this.onDropFiles}
-      />
+      <TranslationContext.Provider value={this.services.trans}>
+        <EditorView
+          model={this.model}
+          client={this.services.client}
+          events={this.services.events}
+          environments={this._environments}
+          kernels={this.services.kernels()}
+          onOpenStep={uuid => this.openSteps([uuid])}
+          onPickFile={uuid => void this.pickFile(uuid)}
+          onDropFiles={this.onDropFiles}
+        />
+      </TranslationContext.Provider>
     );
   }
 
@@ -332,7 +353,7 @@ export class PipelineEditor extends ReactWidget {
   private async pickFile(uuid: string): Promise<void> {
     const result = await FileDialog.getOpenFiles({
       manager: this.services.docManager,
-      title: 'Choose the file this step runs',
+      title: this.trans.__('Choose the file this step runs'),
       filter: model =>
         model.type === 'directory' || isStepFile(model.path) ? {} : null
     });
@@ -348,7 +369,10 @@ export class PipelineEditor extends ReactWidget {
     if (filePath === null || !isStepFile(chosen.path)) {
       this.model.notify(
         'error',
-        `${chosen.path} cannot be a step: choose a notebook or a script in the pipeline’s project.`
+        this.trans.__(
+          '%1 cannot be a step: choose a notebook or a script in the pipeline’s project.',
+          chosen.path
+        )
       );
       return;
     }
@@ -414,7 +438,10 @@ export class PipelineEditor extends ReactWidget {
       } else if (this.warnedAbout !== disk.last_modified) {
         this.warnedAbout = disk.last_modified;
         Notification.warning(
-          `${this.context.localPath} changed on disk. Your unsaved edits are kept; saving will ask which version to keep.`,
+          this.trans.__(
+            '%1 changed on disk. Your unsaved edits are kept; saving will ask which version to keep.',
+            this.context.localPath
+          ),
           { autoClose: 8000 }
         );
       }
@@ -456,4 +483,22 @@ export class PipelineEditorFactory extends ABCWidgetFactory<
     widget.title.icon = pipelineIcon;
     return widget;
   }
+}
+
+/** The kernels a step can choose: Orchest's Python kernel and the server's kernels. */
+export function kernelChoices(
+  specs:
+    | Record<string, { name: string; display_name: string } | undefined>
+    | undefined
+): IKernelChoice[] {
+  const installed = Object.values(specs ?? {})
+    .filter(
+      (spec): spec is { name: string; display_name: string } =>
+        spec !== undefined
+    )
+    .map(spec => ({ name: spec.name, display_name: spec.display_name }));
+  return [
+    DEFAULT_KERNEL,
+    ...installed.filter(kernel => kernel.name !== DEFAULT_KERNEL.name)
+  ];
 }

@@ -1,4 +1,5 @@
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import {
   Edge,
   MiniMap,
@@ -14,6 +15,7 @@ import { LogView, useStepLog } from '../editor/LogPanel';
 import { STEP_HANDLES, StepNode, StepNodeView } from '../editor/StepNode';
 import { OrchestEvents } from '../events';
 import { pipelineIcon } from '../icons';
+import { TranslationContext, useTrans } from '../translation';
 import {
   connectionsOf,
   IPipelineJSON,
@@ -34,6 +36,7 @@ import {
 const NODE_TYPES = { step: StepNodeView };
 
 export interface IRunViewOptions {
+  trans: TranslationBundle;
   client: OrchestClient;
   events: OrchestEvents;
   run: IRunJSON;
@@ -45,12 +48,20 @@ export interface IRunViewOptions {
  * output of the step clicked. It follows the run live while it is going.
  */
 export function createRunView(options: IRunViewOptions): MainAreaWidget {
-  const content = ReactWidget.create(<RunView {...options} />);
+  const content = ReactWidget.create(
+    <TranslationContext.Provider value={options.trans}>
+      <RunView {...options} />
+    </TranslationContext.Provider>
+  );
   content.addClass('jp-OrchestRunView');
   const widget = new MainAreaWidget({ content });
   widget.id = `jp-orchest-run-${options.run.id}`;
-  widget.title.label = `Run ${options.run.id.slice(0, 8)}`;
-  widget.title.caption = `Run ${options.run.id} of ${options.run.pipeline_path}`;
+  widget.title.label = options.trans.__('Run %1', options.run.id.slice(0, 8));
+  widget.title.caption = options.trans.__(
+    'Run %1 of %2',
+    options.run.id,
+    options.run.pipeline_path
+  );
   widget.title.icon = pipelineIcon;
   widget.title.closable = true;
   return widget;
@@ -58,6 +69,7 @@ export function createRunView(options: IRunViewOptions): MainAreaWidget {
 
 function RunView(props: IRunViewOptions): JSX.Element {
   const { client, events } = props;
+  const trans = useTrans();
   const [run, setRun] = React.useState(props.run);
   const [pipeline, setPipeline] = React.useState<IPipelineJSON | null>(null);
   const [selected, setSelected] = React.useState<string | null>(null);
@@ -150,29 +162,36 @@ function RunView(props: IRunViewOptions): JSX.Element {
           <span className="jp-OrchestLog-title">
             {step ? (
               <>
-                Output of <strong>{step.title}</strong> · {step.state}
+                {trans.__('Output of')} <strong>{step.title}</strong> ·{' '}
+                {step.state}
                 {step.message && ` · ${step.message}`}
               </>
             ) : (
-              'Click a step to see its output.'
+              trans.__('Click a step to see its output.')
             )}
           </span>
           {step?.file_path && (
             <button
               className="jp-OrchestSidebar-action"
-              title="Open the file; a notebook holds the outputs of the latest run that ran it"
+              title={trans.__(
+                'Open the file; a notebook holds the outputs of the latest run that ran it'
+              )}
               onClick={() =>
                 props.openFile(
                   stepFileFromRoot(run.pipeline_path, step.file_path)
                 )
               }
             >
-              Open {step.file_path}
+              {trans.__('Open %1', step.file_path)}
             </button>
           )}
         </div>
         {step && (
-          <LogView text={log.text} error={log.error} empty="No output." />
+          <LogView
+            text={log.text}
+            error={log.error}
+            empty={trans.__('No output.')}
+          />
         )}
       </div>
     </div>
@@ -238,20 +257,35 @@ function runNodes(
   });
 }
 
+/** The id of the view of an environment's build log, one per environment. */
+export function buildLogViewId(
+  environment: Pick<IEnvironment, 'uuid'>
+): string {
+  return `jp-orchest-build-${environment.uuid}`;
+}
+
 /**
  * The log of an environment's latest build, read again as the build goes on.
  */
 export function createBuildLogView(options: {
+  trans: TranslationBundle;
   client: OrchestClient;
   events: OrchestEvents;
   project: string;
   environment: IEnvironment;
 }): MainAreaWidget {
-  const content = ReactWidget.create(<BuildLog {...options} />);
+  const content = ReactWidget.create(
+    <TranslationContext.Provider value={options.trans}>
+      <BuildLog {...options} />
+    </TranslationContext.Provider>
+  );
   content.addClass('jp-OrchestRunView');
   const widget = new MainAreaWidget({ content });
-  widget.id = `jp-orchest-build-${options.environment.uuid}`;
-  widget.title.label = `Build of ${options.environment.name}`;
+  widget.id = buildLogViewId(options.environment);
+  widget.title.label = options.trans.__(
+    'Build of %1',
+    options.environment.name
+  );
   widget.title.icon = pipelineIcon;
   widget.title.closable = true;
   return widget;
@@ -261,12 +295,14 @@ export function createBuildLogView(options: {
 const BUILD_LOG_DEBOUNCE_MS = 300;
 
 function BuildLog(props: {
+  trans: TranslationBundle;
   client: OrchestClient;
   events: OrchestEvents;
   project: string;
   environment: IEnvironment;
 }): JSX.Element {
   const { client, events, project, environment } = props;
+  const trans = useTrans();
   const [text, setText] = React.useState('');
   const [error, setError] = React.useState<string | null>(null);
   React.useEffect(() => {
@@ -305,7 +341,7 @@ function BuildLog(props: {
       <LogView
         text={text}
         error={error}
-        empty="This environment has no build log yet."
+        empty={trans.__('This environment has no build log yet.')}
       />
     </div>
   );

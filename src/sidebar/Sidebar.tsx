@@ -1,12 +1,14 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
+import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IEnvironment, IPipelineSummary, OrchestClient } from '../api';
 import { useClock } from '../editor/hooks';
 import { OrchestEvents } from '../events';
 import { pipelineIcon } from '../icons';
+import { TranslationContext, useTrans } from '../translation';
 import {
   formatDuration,
   isRunActive,
@@ -23,6 +25,7 @@ export interface ICurrentPipeline {
 }
 
 export interface ISidebarOptions {
+  trans: TranslationBundle;
   client: OrchestClient;
   events: OrchestEvents;
   /** The pipeline of the editor last active, or null. */
@@ -46,11 +49,15 @@ export class OrchestSidebar extends ReactWidget {
     this.id = 'jp-orchest-sidebar';
     this.addClass('jp-OrchestSidebar');
     this.title.icon = pipelineIcon;
-    this.title.caption = 'Pipelines';
+    this.title.caption = options.trans.__('Pipelines');
   }
 
   protected render(): JSX.Element {
-    return <SidebarView {...this.options} shown={this.shown} />;
+    return (
+      <TranslationContext.Provider value={this.options.trans}>
+        <SidebarView {...this.options} shown={this.shown} />
+      </TranslationContext.Provider>
+    );
   }
 
   protected onAfterShow(msg: Message): void {
@@ -157,6 +164,7 @@ function Section(props: {
 }
 
 function PipelinesSection(props: SectionProps): JSX.Element {
+  const trans = useTrans();
   const changed = useSignalCount(props.pipelinesChanged);
   const [refresh, setRefresh] = React.useState(0);
   const { value, error } = useLoaded<IPipelineSummary[]>(
@@ -165,13 +173,13 @@ function PipelinesSection(props: SectionProps): JSX.Element {
   );
   return (
     <Section
-      title="Pipelines"
+      title={trans.__('Pipelines')}
       actions={<RefreshButton onClick={() => setRefresh(refresh + 1)} />}
     >
       {error && <p className="jp-OrchestSidebar-error">{error}</p>}
       {value?.length === 0 && (
         <p className="jp-OrchestSidebar-empty">
-          No pipelines yet: File &gt; New &gt; Pipeline makes one.
+          {trans.__('No pipelines yet: File > New > Pipeline makes one.')}
         </p>
       )}
       <ul className="jp-OrchestSidebar-list">
@@ -193,7 +201,7 @@ function PipelinesSection(props: SectionProps): JSX.Element {
               <span className="jp-OrchestSidebar-detail">{pipeline.path}</span>
               {!pipeline.valid && (
                 <span className="jp-OrchestSidebar-badge jp-mod-failure">
-                  invalid
+                  {trans.__('invalid')}
                 </span>
               )}
             </button>
@@ -205,6 +213,7 @@ function PipelinesSection(props: SectionProps): JSX.Element {
 }
 
 function RunsSection(props: SectionProps): JSX.Element {
+  const trans = useTrans();
   const { pipeline: current, client } = props;
   const [refresh, setRefresh] = React.useState(0);
   useEvents(props.events, event => {
@@ -220,17 +229,17 @@ function RunsSection(props: SectionProps): JSX.Element {
   const now = useClock(runs.some(isRunActive));
   return (
     <Section
-      title={current ? `Runs of ${current.path}` : 'Runs'}
+      title={current ? trans.__('Runs of %1', current.path) : trans.__('Runs')}
       actions={<RefreshButton onClick={() => setRefresh(refresh + 1)} />}
     >
       {current === null && (
         <p className="jp-OrchestSidebar-empty">
-          Open a pipeline to see its runs.
+          {trans.__('Open a pipeline to see its runs.')}
         </p>
       )}
       {error && <p className="jp-OrchestSidebar-error">{error}</p>}
       {current !== null && value?.length === 0 && (
-        <p className="jp-OrchestSidebar-empty">No runs yet.</p>
+        <p className="jp-OrchestSidebar-empty">{trans.__('No runs yet.')}</p>
       )}
       <ul className="jp-OrchestSidebar-list jp-OrchestSidebar-runs">
         {runs.map(run => {
@@ -239,7 +248,7 @@ function RunsSection(props: SectionProps): JSX.Element {
             <li key={run.id}>
               <button
                 className="jp-OrchestSidebar-item"
-                title="Open this run"
+                title={trans.__('Open this run')}
                 onClick={() => props.openRun(run)}
               >
                 <span
@@ -253,7 +262,7 @@ function RunsSection(props: SectionProps): JSX.Element {
                     : run.id}
                 </span>
                 <span className="jp-OrchestSidebar-detail">
-                  {runTypeWords(run)}
+                  {runTypeWords(run, trans)}
                   {seconds !== null && ` · ${formatDuration(seconds)}`}
                 </span>
               </button>
@@ -262,7 +271,7 @@ function RunsSection(props: SectionProps): JSX.Element {
                   className="jp-OrchestSidebar-action"
                   onClick={() => void client.cancelRun(run.id)}
                 >
-                  Cancel
+                  {trans.__('Cancel')}
                 </button>
               )}
             </li>
@@ -273,20 +282,20 @@ function RunsSection(props: SectionProps): JSX.Element {
   );
 }
 
-function runTypeWords(run: IRunJSON): string {
+function runTypeWords(run: IRunJSON, trans: TranslationBundle): string {
   const count = run.steps.length;
-  const steps = `${count} step${count === 1 ? '' : 's'}`;
   switch (run.type) {
     case 'all':
-      return `all ${steps}`;
+      return trans._n('all %1 step', 'all %1 steps', count);
     case 'selection':
-      return `selected: ${steps}`;
+      return trans._n('selected: %1 step', 'selected: %1 steps', count);
     case 'incoming':
-      return `incoming: ${steps}`;
+      return trans._n('incoming: %1 step', 'incoming: %1 steps', count);
   }
 }
 
 function EnvironmentsSection(props: SectionProps): JSX.Element {
+  const trans = useTrans();
   const { pipeline: current, client } = props;
   const [refresh, setRefresh] = React.useState(0);
   const [buildError, setBuildError] = React.useState<string | null>(null);
@@ -312,23 +321,23 @@ function EnvironmentsSection(props: SectionProps): JSX.Element {
   };
   return (
     <Section
-      title="Environments"
+      title={trans.__('Environments')}
       actions={<RefreshButton onClick={() => setRefresh(refresh + 1)} />}
     >
       {project === null && (
         <p className="jp-OrchestSidebar-empty">
-          Open a pipeline to see its project’s environments.
+          {trans.__('Open a pipeline to see its project’s environments.')}
         </p>
       )}
       {error && (
         <p className="jp-OrchestSidebar-error">
-          Environments are not available: {error}
+          {trans.__('Environments are not available: %1', error)}
         </p>
       )}
       {buildError && <p className="jp-OrchestSidebar-error">{buildError}</p>}
       {project !== null && value?.length === 0 && (
         <p className="jp-OrchestSidebar-empty">
-          This project has no environments.
+          {trans.__('This project has no environments.')}
         </p>
       )}
       <ul className="jp-OrchestSidebar-list">
@@ -358,14 +367,14 @@ function EnvironmentsSection(props: SectionProps): JSX.Element {
                 disabled={busy}
                 onClick={() => void build(environment)}
               >
-                Build
+                {trans.__('Build')}
               </button>
               {environment.build && project !== null && (
                 <button
                   className="jp-OrchestSidebar-action"
                   onClick={() => props.openBuildLog(project, environment)}
                 >
-                  Log
+                  {trans.__('Log')}
                 </button>
               )}
             </li>
@@ -377,10 +386,11 @@ function EnvironmentsSection(props: SectionProps): JSX.Element {
 }
 
 function RefreshButton({ onClick }: { onClick: () => void }): JSX.Element {
+  const trans = useTrans();
   return (
     <button
       className="jp-OrchestSidebar-refresh"
-      title="Refresh"
+      title={trans.__('Refresh')}
       onClick={onClick}
     >
       ↻
