@@ -170,3 +170,43 @@ test('a notebook that is a step can be run from the file browser', async ({
 
   await expect(page.locator('.jp-toast-message')).toContainText('Running step "load"');
 });
+
+test('several steps are selected with shift-click or a box, and deleted and restored together', async ({
+  page,
+  tmpPath
+}) => {
+  await page.contents.uploadContent(pipeline(['a', 'b', 'c']), 'text', `${tmpPath}/p.orchest`);
+  await page.filebrowser.open(`${tmpPath}/p.orchest`);
+  const selected = editor(page).locator('.jp-OrchestStep.jp-mod-selected');
+
+  await stepNode(page, 'a').click();
+  await stepNode(page, 'b').click({ modifiers: ['Shift'] });
+  await expect(selected).toHaveCount(2);
+  await expect(editor(page).getByLabel('Pipeline properties')).toContainText(
+    '2 steps selected'
+  );
+
+  // A box drawn with Shift held around every step selects them all.
+  const first = await stepNode(page, 'a').boundingBox();
+  const last = await stepNode(page, 'c').boundingBox();
+  if (first === null || last === null) {
+    throw new Error('the steps are not on screen');
+  }
+  await page.keyboard.down('Shift');
+  await page.mouse.move(first.x - 20, first.y - 20);
+  await page.mouse.down();
+  await page.mouse.move(last.x + last.width + 20, last.y + last.height + 20, { steps: 8 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  await expect(selected).toHaveCount(3);
+
+  await page.keyboard.press('Delete');
+  await expect(editor(page).locator('.jp-OrchestStep')).toHaveCount(0);
+  await page.keyboard.press('Control+z');
+  await expect(editor(page).locator('.jp-OrchestStep')).toHaveCount(3);
+  await expect(editor(page).locator('.react-flow__edge')).toHaveCount(2);
+  await page.keyboard.press('Control+Shift+z');
+  await expect(editor(page).locator('.jp-OrchestStep')).toHaveCount(0);
+  await page.keyboard.press('Control+z');
+  await expect(editor(page).locator('.jp-OrchestStep')).toHaveCount(3);
+});
