@@ -6,6 +6,7 @@ import {
   IDocumentWidget
 } from '@jupyterlab/docregistry';
 import { IDocumentManager } from '@jupyterlab/docmanager';
+import { PathExt } from '@jupyterlab/coreutils';
 import { FileDialog } from '@jupyterlab/filebrowser';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
@@ -354,6 +355,9 @@ export class PipelineEditor extends ReactWidget {
     const result = await FileDialog.getOpenFiles({
       manager: this.services.docManager,
       title: this.trans.__('Choose the file this step runs'),
+      // Steps run files of their project only.
+      defaultPath: PathExt.dirname(this.path),
+      root: this._project,
       filter: model =>
         model.type === 'directory' || isStepFile(model.path) ? {} : null
     });

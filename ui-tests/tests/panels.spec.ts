@@ -210,3 +210,21 @@ test('several steps are selected with shift-click or a box, and deleted and rest
   await page.keyboard.press('Control+z');
   await expect(editor(page).locator('.jp-OrchestStep')).toHaveCount(3);
 });
+
+test('the file picker sets the file a step runs', async ({ page, tmpPath }) => {
+  await page.contents.uploadContent(notebook('clean'), 'text', `${tmpPath}/clean.ipynb`);
+  await page.contents.uploadContent(pipeline(['load']), 'text', `${tmpPath}/p.orchest`);
+  await page.filebrowser.open(`${tmpPath}/p.orchest`);
+
+  await stepNode(page, 'load').click();
+  const panel = editor(page).getByLabel('Step properties');
+  await panel.getByRole('button', { name: 'Choose…' }).click();
+  const dialog = page.locator('.jp-Dialog');
+  await dialog.locator('.jp-DirListing-item', { hasText: 'clean.ipynb' }).click();
+  await dialog.getByRole('button', { name: 'Select' }).click();
+
+  await expect(panel.getByLabel('File path')).toHaveValue('clean.ipynb');
+  await expect(stepNode(page, 'load').locator('.jp-OrchestStep-file')).toHaveText(
+    'clean.ipynb'
+  );
+});
