@@ -173,12 +173,16 @@ export async function switchToStepKernel(
     return; // not a step, or a server without environments
   }
   await kernelspecs.ready;
-  const known =
+  const known = () =>
     kernelName !== null && kernelName in (kernelspecs.specs?.kernelspecs ?? {});
+  if (kernelName !== null && !known()) {
+    // The environment may have been built since the lab read its kernels.
+    await kernelspecs.refreshSpecs();
+  }
   const session = panel.sessionContext;
   if (
     kernelName !== null &&
-    known &&
+    known() &&
     session.session?.kernel?.name !== kernelName
   ) {
     await session.changeKernel({ name: kernelName });
