@@ -72,8 +72,6 @@ async function connectSteps(page: IJupyterLabPageFixture, parent: string, child:
   await page.mouse.up();
 }
 
-test.describe.configure({ mode: 'serial' });
-
 test('build, run and edit a pipeline without touching JSON', async ({
   page,
   tmpPath
