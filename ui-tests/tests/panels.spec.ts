@@ -228,3 +228,43 @@ test('the file picker sets the file a step runs', async ({ page, tmpPath }) => {
     'clean.ipynb'
   );
 });
+
+test('a running step shows its elapsed seconds, and Cancel stops the run', async ({
+  page,
+  tmpPath
+}) => {
+  test.setTimeout(120_000);
+  await page.contents.uploadContent(
+    JSON.stringify({
+      ...JSON.parse(notebook('')),
+      cells: [
+        {
+          cell_type: 'code',
+          execution_count: null,
+          id: 'sl33p000',
+          metadata: {},
+          outputs: [],
+          source: ['import time\n', 'time.sleep(60)']
+        }
+      ]
+    }),
+    'text',
+    `${tmpPath}/load.ipynb`
+  );
+  await page.contents.uploadContent(pipeline(['load']), 'text', `${tmpPath}/p.orchest`);
+  await page.filebrowser.open(`${tmpPath}/p.orchest`);
+
+  await page
+    .locator('.jp-MainAreaWidget:not(.lm-mod-hidden) [data-command="orchest:run-all"]')
+    .click();
+  const state = stepNode(page, 'load').locator('.jp-OrchestStep-state');
+  await expect(state).toHaveText(/^RUNNING [1-9]\d* s$/, { timeout: 60_000 });
+
+  await page
+    .locator('.jp-MainAreaWidget:not(.lm-mod-hidden) [data-command="orchest:cancel-run"]')
+    .click();
+  await expect(state).toHaveText('ABORTED', { timeout: 30_000 });
+  await expect(editor(page).locator('.jp-OrchestEditor-runStatus')).toContainText(
+    'Latest run: ABORTED'
+  );
+});
