@@ -48,7 +48,16 @@ export class PipelineContentProvider implements IContentProvider {
       throw new Error(`The pipeline was not saved: ${parsed.message}`);
     }
     try {
-      await this.client.savePipeline(localPath, parsed.pipeline);
+      try {
+        await this.client.savePipeline(localPath, parsed.pipeline);
+      } catch (error) {
+        if (!(error instanceof OrchestApiError && error.status === 404)) {
+          throw error;
+        }
+        // "Save As" a new file: the server only replaces files that exist.
+        await this.drive.save(localPath, options);
+        await this.client.savePipeline(localPath, parsed.pipeline);
+      }
     } catch (error) {
       if (error instanceof OrchestApiError && error.issues.length > 0) {
         const reasons = error.issues.map(issue => issue.message).join(' ');

@@ -93,6 +93,10 @@ export class PipelineEditor extends ReactWidget {
     this.model.changed.connect(() => this.update());
     context.model.contentChanged.connect(this.onTextChanged, this);
     context.fileChanged.connect(() => void this.readFileState(), this);
+    context.pathChanged.connect(() => {
+      void this.readFileState();
+      void this.readLatestRun();
+    }, this);
     context.saveState.connect((_, state) => {
       this.saving = state === 'started';
     }, this);

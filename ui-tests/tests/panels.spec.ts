@@ -268,3 +268,24 @@ test('a running step shows its elapsed seconds, and Cancel stops the run', async
     'Latest run: ABORTED'
   );
 });
+
+test('Save As writes a valid copy of the pipeline under a new name', async ({
+  page,
+  tmpPath
+}) => {
+  await page.contents.uploadContent(pipeline(['load']), 'text', `${tmpPath}/p.orchest`);
+  await page.filebrowser.open(`${tmpPath}/p.orchest`);
+  await stepNode(page, 'load').click();
+  await page.keyboard.press('Delete');
+
+  await page.evaluate(() => window.jupyterapp.commands.execute('docmanager:save-as'));
+  const dialog = page.locator('.jp-Dialog');
+  await dialog.locator('input').fill(`${tmpPath}/copy.orchest`);
+  await dialog.getByRole('button', { name: 'Save' }).click();
+
+  await expect(page.activity.getTabLocator('copy.orchest')).toBeVisible();
+  await expect(page.activity.getTabLocator('copy.orchest')).not.toHaveClass(/jp-mod-dirty/);
+  const copy = await readFile(page, `${tmpPath}/copy.orchest`);
+  expect(copy.steps).toEqual({});
+  expect(copy.uuid).toBe(PIPELINE_UUID);
+});
