@@ -13,6 +13,7 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Contents, IDefaultDrive } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -118,7 +119,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ITranslator,
     ISettingRegistry,
     ILayoutRestorer,
-    INotebookTracker
+    INotebookTracker,
+    IRenderMimeRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -130,7 +132,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    rendermime: IRenderMimeRegistry | null
   ): void => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyter_orchest');
@@ -456,6 +459,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       const view = createRunView({
         trans,
+        notebooks: rendermime ? { contents, rendermime } : null,
         client,
         events,
         run: runJson,

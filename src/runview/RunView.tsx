@@ -1,4 +1,6 @@
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Contents } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
 import {
   Edge,
@@ -15,6 +17,7 @@ import { LogView, useStepLog } from '../editor/LogPanel';
 import { STEP_HANDLES, StepNode, StepNodeView } from '../editor/StepNode';
 import { OrchestEvents } from '../events';
 import { pipelineIcon } from '../icons';
+import { NotebookOutputs } from './NotebookOutputs';
 import { TranslationContext, useTrans } from '../translation';
 import {
   connectionsOf,
@@ -37,6 +40,11 @@ const NODE_TYPES = { step: StepNodeView };
 
 export interface IRunViewOptions {
   trans: TranslationBundle;
+  /** For the outputs of notebook steps; without it, their log only. */
+  notebooks: {
+    contents: Contents.IManager;
+    rendermime: IRenderMimeRegistry;
+  } | null;
   client: OrchestClient;
   events: OrchestEvents;
   run: IRunJSON;
@@ -73,6 +81,7 @@ function RunView(props: IRunViewOptions): JSX.Element {
   const [run, setRun] = React.useState(props.run);
   const [pipeline, setPipeline] = React.useState<IPipelineJSON | null>(null);
   const [selected, setSelected] = React.useState<string | null>(null);
+  const [showNotebook, setShowNotebook] = React.useState(false);
 
   React.useEffect(() => {
     const onEvent = (_: OrchestEvents, event: OrchestEvent) =>
@@ -119,6 +128,9 @@ function RunView(props: IRunViewOptions): JSX.Element {
   );
   const seconds = secondsBetween(run.started_at, run.finished_at, now);
   const step = run.steps.find(s => s.uuid === selected) ?? null;
+  const notebookPath = step?.file_path.endsWith('.ipynb')
+    ? stepFileFromRoot(run.pipeline_path, step.file_path)
+    : null;
   const log = useStepLog(client, events, run.id, selected);
 
   return (
@@ -170,6 +182,17 @@ function RunView(props: IRunViewOptions): JSX.Element {
               trans.__('Click a step to see its output.')
             )}
           </span>
+          {step?.file_path.endsWith('.ipynb') && props.notebooks && (
+            <button
+              className="jp-OrchestSidebar-action"
+              aria-pressed={showNotebook}
+              onClick={() => setShowNotebook(!showNotebook)}
+            >
+              {showNotebook
+                ? trans.__('Show the log')
+                : trans.__('Show the notebook’s outputs')}
+            </button>
+          )}
           {step?.file_path && (
             <button
               className="jp-OrchestSidebar-action"
@@ -186,12 +209,24 @@ function RunView(props: IRunViewOptions): JSX.Element {
             </button>
           )}
         </div>
-        {step && (
-          <LogView
-            text={log.text}
-            error={log.error}
-            empty={trans.__('No output.')}
-          />
+        {step && showNotebook && notebookPath && props.notebooks ? (
+          <>
+            <p className="jp-OrchestRunView-note">
+              {trans.__(
+                'The outputs %1 holds now: those of the latest run that ran it, unless it was edited since.',
+                step.file_path
+              )}
+            </p>
+            <NotebookOutputs path={notebookPath} {...props.notebooks} />
+          </>
+        ) : (
+          step && (
+            <LogView
+              text={log.text}
+              error={log.error}
+              empty={trans.__('No output.')}
+            />
+          )
         )}
       </div>
     </div>

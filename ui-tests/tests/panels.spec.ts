@@ -145,6 +145,11 @@ test('the sidebar lists pipelines and runs, and opens a past run read-only', asy
   await expect(runView.locator('.jp-OrchestStep-state')).toHaveText('COMPUTED');
   await runView.locator('.react-flow__node').click();
   await expect(runView.locator('.jp-OrchestLog-output')).toContainText('loaded 7 rows');
+  // A notebook step also shows the outputs its notebook holds, rendered.
+  await runView.getByRole('button', { name: 'Show the notebook’s outputs' }).click();
+  await expect(runView.locator('.jp-OrchestRunView-notebook .jp-OutputArea-output')).toContainText(
+    'loaded 7 rows'
+  );
 });
 
 test('a notebook that is a step can be run from the file browser', async ({
