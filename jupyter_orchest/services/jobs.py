@@ -23,18 +23,17 @@ from typing import Any
 from ..engine.caching import Caching
 from ..engine.events import ObserverGroup, RunChanged, RunObserver
 from ..engine.launch import RunLayout, effective_parameters, parallelism_for, prepare_run
-from ..engine.logs import step_log_path
-from ..engine.model import RunState, StepExecutor, StepState
+from ..engine.model import RunState, StepExecutor
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunType, plan_run
 from ..jobs.grid import GridError, default_grid, parse_grid
 from ..jobs.schedule import Clock, CronSchedule, ScheduleError, system_clock
 from ..jobs.snapshot import SnapshotError, copy_snapshot, take_snapshot
 from ..pipeline import PipelineValidationError, dump_definition, parse_definition
-from ..store import JobRecord, JobRunRecord, JobStore, RunRecord, RunStore, StepRunRecord
+from ..store import JobRecord, JobRunRecord, JobStore, RunRecord, RunStore
 from .errors import BadRequest, Conflict, NotFound, StorageError
 from .pipelines import PipelineService
-from .runs import run_to_json
+from .runs import pending_steps, run_to_json
 
 log = logging.getLogger(__name__)
 
@@ -368,17 +367,7 @@ class JobService:
                 message="",
                 created_at=now,
             )
-            steps = [
-                StepRunRecord(
-                    step_uuid=step.uuid,
-                    position=position,
-                    title=step.title,
-                    file_path=step.file_path,
-                    state=StepState.PENDING.value,
-                    log_path=str(step_log_path(layout.logs_dir, step.uuid)),
-                )
-                for position, step in enumerate(plan.steps)
-            ]
+            steps = pending_steps(plan, layout)
             job_run = JobRunRecord(
                 run_id=run_id,
                 job_id=job.id,

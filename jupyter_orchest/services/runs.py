@@ -15,7 +15,7 @@ from ..engine.launch import RunLayout, check_overrides, parallelism_for, prepare
 from ..engine.logs import step_log_path
 from ..engine.model import RunState, StepExecutor, StepState
 from ..engine.orchestrator import PipelineRunner
-from ..engine.planning import RunType, plan_run
+from ..engine.planning import RunPlan, RunType, plan_run
 from ..engine.provenance import StepProvenance
 from ..pipeline import PipelineValidationError
 from ..store import RunRecord, RunStore, StepRunRecord
@@ -84,6 +84,22 @@ def run_to_json(
             for step in run.steps
         ],
     }
+
+
+def pending_steps(plan: RunPlan, layout: RunLayout) -> list[StepRunRecord]:
+    """A run's steps as recorded before it starts: pending, in run order, with their logs'
+    paths."""
+    return [
+        StepRunRecord(
+            step_uuid=step.uuid,
+            position=position,
+            title=step.title,
+            file_path=step.file_path,
+            state=StepState.PENDING.value,
+            log_path=str(step_log_path(layout.logs_dir, step.uuid)),
+        )
+        for position, step in enumerate(plan.steps)
+    ]
 
 
 class RunService:
@@ -165,17 +181,7 @@ class RunService:
                 message="",
                 created_at=datetime.now(timezone.utc),
             ),
-            (
-                StepRunRecord(
-                    step_uuid=step.uuid,
-                    position=position,
-                    title=step.title,
-                    file_path=step.file_path,
-                    state=StepState.PENDING.value,
-                    log_path=str(step_log_path(layout.logs_dir, step.uuid)),
-                )
-                for position, step in enumerate(plan.steps)
-            ),
+            pending_steps(plan, layout),
         )
         runner = prepare_run(
             definition=definition,
