@@ -263,6 +263,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       id: string,
       options: {
         label: string;
+        /** The label next to the icon in the editor's toolbar; none when absent. */
+        toolbarLabel?: string;
         caption: string;
         icon?: typeof runIcon;
         isEnabled?: () => boolean;
@@ -276,7 +278,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             properties: { toolbar: { type: 'boolean' } }
           }
         },
-        label: args => (args.toolbar ? '' : options.label),
+        label: args =>
+          args.toolbar ? (options.toolbarLabel ?? '') : options.label,
         caption: options.caption,
         icon: options.icon,
         isEnabled: () => hasEditor() && (options.isEnabled?.() ?? true),
@@ -290,6 +293,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     addEditorCommand(CommandIDs.runAll, {
       label: trans.__('Run All Steps'),
+      toolbarLabel: trans.__('Run all'),
       caption: trans.__('Run every step of the pipeline'),
       icon: fastForwardIcon,
       isEnabled: () => !runActive(),
@@ -297,6 +301,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     addEditorCommand(CommandIDs.runSelected, {
       label: trans.__('Run Selected Steps'),
+      toolbarLabel: trans.__('Run selected'),
       caption: trans.__(
         'Run the selected steps, using their parents’ last outputs'
       ),
@@ -306,6 +311,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     addEditorCommand(CommandIDs.runIncoming, {
       label: trans.__('Run Incoming Steps'),
+      toolbarLabel: trans.__('Run incoming'),
       caption: trans.__('Run the selected steps and every step they depend on'),
       icon: runIcon,
       isEnabled: () => hasSelection() && !runActive(),
@@ -313,6 +319,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     addEditorCommand(CommandIDs.cancelRun, {
       label: trans.__('Cancel Run'),
+      toolbarLabel: trans.__('Cancel'),
       caption: trans.__('Cancel the pipeline’s run'),
       icon: stopIcon,
       isEnabled: runActive,

@@ -2,7 +2,7 @@ import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 /** The gettext domain of this extension's messages. */
-export const TRANSLATION_DOMAIN = 'jupyter_orchest';
+const TRANSLATION_DOMAIN = 'jupyter_orchest';
 
 /** The messages of the extension's React views, in the user's language. */
 export const TranslationContext = React.createContext<TranslationBundle>(
