@@ -12,6 +12,7 @@ import {
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
+import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Contents, IDefaultDrive } from '@jupyterlab/services';
@@ -28,6 +29,7 @@ import {
   undoIcon
 } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
 
 // The plugin registers the editor's factory, its content provider and the sidebar at
 // activation, so their modules are needed at once.
@@ -120,7 +122,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ISettingRegistry,
     ILayoutRestorer,
     INotebookTracker,
-    IRenderMimeRegistry
+    IRenderMimeRegistry,
+    IMainMenu
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -133,7 +136,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null,
     notebooks: INotebookTracker | null,
-    rendermime: IRenderMimeRegistry | null
+    rendermime: IRenderMimeRegistry | null,
+    mainMenu: IMainMenu | null
   ): void => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyter_orchest');
@@ -382,6 +386,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: hasSelection,
       execute: editor => editor.showLogs()
     });
+
+    // Edit > Undo and Redo, Run > Run Selected and Run All act on pipelines too.
+    if (mainMenu) {
+      const isPipeline = (widget: Widget) => tracker.has(widget);
+      mainMenu.editMenu.undoers.undo.add({
+        id: CommandIDs.undo,
+        isEnabled: isPipeline
+      });
+      mainMenu.editMenu.undoers.redo.add({
+        id: CommandIDs.redo,
+        isEnabled: isPipeline
+      });
+      mainMenu.runMenu.codeRunners.run.add({
+        id: CommandIDs.runSelected,
+        isEnabled: isPipeline
+      });
+      mainMenu.runMenu.codeRunners.runAll.add({
+        id: CommandIDs.runAll,
+        isEnabled: isPipeline
+      });
+    }
 
     if (palette) {
       const category = trans.__('Orchest');

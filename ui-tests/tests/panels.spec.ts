@@ -294,3 +294,24 @@ test('Save As writes a valid copy of the pipeline under a new name', async ({
   expect(copy.steps).toEqual({});
   expect(copy.uuid).toBe(PIPELINE_UUID);
 });
+
+test('the Edit and Run menus undo and run in the pipeline editor', async ({ page, tmpPath }) => {
+  test.setTimeout(120_000);
+  await page.contents.uploadContent(notebook('from the menu'), 'text', `${tmpPath}/load.ipynb`);
+  await page.contents.uploadContent(pipeline(['load']), 'text', `${tmpPath}/p.orchest`);
+  await page.filebrowser.open(`${tmpPath}/p.orchest`);
+  await stepNode(page, 'load').click();
+  await page.keyboard.press('Delete');
+  await expect(stepNode(page, 'load')).toHaveCount(0);
+
+  await page.menu.clickMenuItem('Edit>Undo Pipeline Edit');
+  await expect(stepNode(page, 'load')).toBeVisible();
+
+  // The Run menu lists the command under more than one of its entries.
+  const runMenu = await page.menu.openLocator('Run');
+  await runMenu!.locator('.lm-Menu-item', { hasText: 'Run All Steps' }).first().click();
+  await expect(stepNode(page, 'load').locator('.jp-OrchestStep-state')).toHaveText(
+    /^(COMPUTED|FAILURE|ABORTED)$/,
+    { timeout: 60_000 }
+  );
+});
