@@ -124,14 +124,16 @@ export class OrchestClient {
     );
   }
 
+  /** Start a run; `force` recomputes the steps instead of restoring them from the cache. */
   startRun(
     pipeline: string,
     type: RunType,
-    steps: string[]
+    steps: string[],
+    force = false
   ): Promise<IRunJSON> {
     return this.request<IRunJSON>('runs', {
       method: 'POST',
-      body: JSON.stringify({ pipeline, type, steps })
+      body: JSON.stringify({ pipeline, type, steps, force })
     });
   }
 
@@ -192,7 +194,7 @@ export class OrchestClient {
     );
   }
 
-  private async request<T>(
+  protected async request<T>(
     endpoint: string,
     init: RequestInit = {}
   ): Promise<T> {
@@ -204,7 +206,7 @@ export class OrchestClient {
     return body as T;
   }
 
-  private async requestText(endpoint: string): Promise<string> {
+  protected async requestText(endpoint: string): Promise<string> {
     const response = await this.fetch(endpoint, {});
     if (!response.ok) {
       throw apiError(response, await readJson(response));

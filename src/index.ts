@@ -23,6 +23,7 @@ import {
   deleteIcon,
   fastForwardIcon,
   redoIcon,
+  refreshIcon,
   runIcon,
   stopIcon,
   treeViewIcon,
@@ -59,8 +60,11 @@ import { NotebookOutputFollower, switchToStepKernel } from './notebooks';
 import {
   buildLogViewId,
   createBuildLogView,
-  createRunView
+  createRunView,
+  IRunViewOptions
 } from './runview/RunView';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { CREATE_JOB_COMMAND, setUpJobs } from './jobs/plugin';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { ICurrentPipeline, OrchestSidebar } from './sidebar/Sidebar';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -80,6 +84,7 @@ const NEW_PIPELINE_NAME = 'Untitled';
 export namespace CommandIDs {
   export const newPipeline = 'orchest:new-pipeline';
   export const runAll = 'orchest:run-all';
+  export const runAllForce = 'orchest:run-all-force';
   export const runSelected = 'orchest:run-selected';
   export const runIncoming = 'orchest:run-incoming';
   export const cancelRun = 'orchest:cancel-run';
@@ -98,6 +103,7 @@ export namespace CommandIDs {
 /** Commands whose state follows the current editor's selection and run. */
 const EDITOR_COMMANDS = [
   CommandIDs.runAll,
+  CommandIDs.runAllForce,
   CommandIDs.runSelected,
   CommandIDs.runIncoming,
   CommandIDs.cancelRun,
@@ -251,7 +257,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.undo,
         CommandIDs.redo,
         CommandIDs.deleteSelection,
-        CommandIDs.autoLayout
+        CommandIDs.autoLayout,
+        CommandIDs.runAllForce,
+        CREATE_JOB_COMMAND
       ];
       for (const id of buttons) {
         widget.toolbar.addItem(
@@ -302,6 +310,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       icon: fastForwardIcon,
       isEnabled: () => !runActive(),
       execute: run('all')
+    });
+    addEditorCommand(CommandIDs.runAllForce, {
+      label: trans.__('Run All Steps (Recompute)'),
+      toolbarLabel: trans.__('Recompute'),
+      caption: trans.__(
+        'Run every step of the pipeline again, even those the cache could restore'
+      ),
+      icon: refreshIcon,
+      isEnabled: () => !runActive(),
+      execute: editor => editor.run('all', true)
     });
     addEditorCommand(CommandIDs.runSelected, {
       label: trans.__('Run Selected Steps'),
@@ -482,7 +500,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     // The sidebar: pipelines, runs of the open pipeline, environments.
-    const openRun = (runJson: Parameters<typeof createRunView>[0]['run']) => {
+    const openRun = (
+      runJson: IRunViewOptions['run'],
+      jobRun?: IRunViewOptions['jobRun']
+    ) => {
       const id = `jp-orchest-run-${runJson.id}`;
       const open = Array.from(app.shell.widgets('main')).find(w => w.id === id);
       if (open) {
@@ -495,7 +516,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         client,
         events,
         run: runJson,
-        openFile: path => docManager.openOrReveal(path)
+        openFile: path => docManager.openOrReveal(path),
+        jobRun
       });
       app.shell.add(view, 'main');
     };
@@ -604,6 +626,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       command: CommandIDs.newPipeline,
       category: jupyterlabTrans.__('Other'),
       rank: 10
+    });
+
+    setUpJobs(app, {
+      serverSettings: client.serverSettings,
+      trans,
+      events,
+      palette,
+      fileBrowser,
+      currentPipeline: () => current()?.path ?? null,
+      currentChanged,
+      openRun
     });
   }
 };

@@ -2,7 +2,7 @@ import * as React from 'react';
 
 import { OrchestClient } from '../api';
 import { OrchestEvents } from '../events';
-import { IRunJSON, OrchestEvent } from '../model/runs';
+import { IRunJSON, IStepRunJSON, OrchestEvent } from '../model/runs';
 import { useTrans } from '../translation';
 
 /** The most output kept on screen; older output is dropped from the top. */
@@ -159,7 +159,31 @@ export function LogPanel(props: {
           ×
         </button>
       </div>
+      {inRun && <StepCacheNote step={inRun} />}
       <LogView text={text} error={error} empty={empty} />
     </div>
+  );
+}
+
+/** Whether a step of a run came from the cache, or why it ran again. */
+export function StepCacheNote(props: {
+  step: IStepRunJSON;
+}): JSX.Element | null {
+  const trans = useTrans();
+  const { cached, reasons = [] } = props.step;
+  if (cached) {
+    return (
+      <p className="jp-OrchestLog-cache">
+        {trans.__('Restored from the cache: nothing it depends on changed.')}
+      </p>
+    );
+  }
+  if (reasons.length === 0) {
+    return null;
+  }
+  return (
+    <p className="jp-OrchestLog-cache">
+      {trans.__('Ran because: %1', reasons.join('; '))}
+    </p>
   );
 }

@@ -75,6 +75,16 @@ export const StepNodeView = React.memo(function StepNodeView({
       </div>
       <div className="jp-OrchestStep-footer">
         <span className="jp-OrchestStep-environment">{environmentName}</span>
+        {status?.cached && (
+          <span
+            className="jp-OrchestStep-cached"
+            title={trans.__(
+              'Restored from the cache: nothing it depends on changed'
+            )}
+          >
+            {trans.__('cached')}
+          </span>
+        )}
         {status !== null && (
           <span className="jp-OrchestStep-state">{stepBadge(status, now)}</span>
         )}

@@ -132,8 +132,11 @@ export class PipelineEditor extends ReactWidget {
     super.dispose();
   }
 
-  /** Run the pipeline: every step, the selected steps, or those and their ancestors. */
-  async run(type: RunType): Promise<void> {
+  /**
+   * Run the pipeline: every step, the selected steps, or those and their ancestors;
+   * `force` recomputes them rather than restoring unchanged steps from the cache.
+   */
+  async run(type: RunType, force = false): Promise<void> {
     const steps = [...this.model.selection];
     if (type !== 'all' && steps.length === 0) {
       this.model.notify(
@@ -151,7 +154,12 @@ export class PipelineEditor extends ReactWidget {
       }
     }
     try {
-      const run = await this.services.client.startRun(this.path, type, steps);
+      const run = await this.services.client.startRun(
+        this.path,
+        type,
+        steps,
+        force
+      );
       if (this.model.run?.id !== run.id) {
         this.model.setRun(run);
       }

@@ -18,6 +18,10 @@ export interface IStepRunJSON {
   message: string;
   started_at: string | null;
   finished_at: string | null;
+  /** Whether its result was restored from the cache rather than computed. */
+  cached?: boolean;
+  /** Why it ran rather than being restored from the cache. */
+  reasons?: string[];
 }
 
 /** A run, as the REST API answers it. */
@@ -54,6 +58,9 @@ export type OrchestEvent =
       state: StepState;
       at: string;
       message: string;
+      /** Sent when the step finished. */
+      cached?: boolean;
+      reasons?: string[];
     }
   | {
       type: 'log';
@@ -110,7 +117,9 @@ export function applyRunEvent(run: IRunJSON, event: OrchestEvent): IRunJSON {
       state: event.state,
       message: event.message,
       started_at: event.state === 'RUNNING' ? event.at : step.started_at,
-      finished_at: isStepFinished(event.state) ? event.at : step.finished_at
+      finished_at: isStepFinished(event.state) ? event.at : step.finished_at,
+      cached: event.cached ?? step.cached,
+      reasons: event.reasons ?? step.reasons
     });
     return {
       ...run,

@@ -17,8 +17,10 @@ export function NotebookOutputs(props: {
   path: string;
   contents: Contents.IManager;
   rendermime: IRenderMimeRegistry;
+  /** Reads the notebook's text elsewhere than the contents API (a job's run folder). */
+  readFile?: (path: string) => Promise<string>;
 }): JSX.Element {
-  const { path, contents, rendermime } = props;
+  const { path, contents, rendermime, readFile } = props;
   const trans = useTrans();
   const host = React.useRef<HTMLDivElement>(null);
   const [state, setState] = React.useState<
@@ -28,9 +30,16 @@ export function NotebookOutputs(props: {
     let shown: Panel | null = null;
     let current = true;
     setState('loading');
-    contents.get(path, { type: 'notebook', content: true }).then(
-      model => {
-        const cells = (model.content?.cells ?? []) as nbformat.ICell[];
+    const read = readFile
+      ? readFile(path).then(
+          text => JSON.parse(text) as nbformat.INotebookContent
+        )
+      : contents
+          .get(path, { type: 'notebook', content: true })
+          .then(model => model.content as nbformat.INotebookContent | null);
+    read.then(
+      notebook => {
+        const cells = (notebook?.cells ?? []) as nbformat.ICell[];
         const outputs = cells
           .filter(nbformat.isCode)
           .map(cell => cell.outputs)
@@ -60,7 +69,7 @@ export function NotebookOutputs(props: {
       current = false;
       shown?.dispose();
     };
-  }, [path, contents, rendermime]);
+  }, [path, contents, rendermime, readFile]);
   return (
     <div className="jp-OrchestRunView-notebook">
       {state === 'loading' && <p>{trans.__('Reading the notebook…')}</p>}

@@ -13,7 +13,7 @@ import * as React from 'react';
 
 import { IEnvironment, OrchestClient } from '../api';
 import { useClock } from '../editor/hooks';
-import { LogView, useStepLog } from '../editor/LogPanel';
+import { LogView, StepCacheNote, useStepLog } from '../editor/LogPanel';
 import { STEP_HANDLES, StepNode, StepNodeView } from '../editor/StepNode';
 import { OrchestEvents } from '../events';
 import { pipelineIcon } from '../icons';
@@ -49,6 +49,14 @@ export interface IRunViewOptions {
   events: OrchestEvents;
   run: IRunJSON;
   openFile: (path: string) => void;
+  /**
+   * For a job's run, whose files are its own copy of the project: reads a file as the run
+   * left it, by its path from the server's root, and copies the run into an editable folder.
+   */
+  jobRun?: {
+    readFile: (path: string) => Promise<string>;
+    restore: () => void;
+  };
 }
 
 /**
@@ -96,13 +104,18 @@ function RunView(props: IRunViewOptions): JSX.Element {
 
   React.useEffect(() => {
     // The DAG comes from the pipeline file as it is now; steps it lost are shown alone.
-    client.getPipeline(props.run.pipeline_path).then(
-      file =>
-        isObject(file.definition?.steps) &&
-        setPipeline(file.definition as IPipelineJSON),
+    const readFile = props.jobRun?.readFile;
+    const read = readFile
+      ? readFile(props.run.pipeline_path).then(text => JSON.parse(text))
+      : client
+          .getPipeline(props.run.pipeline_path)
+          .then(file => file.definition);
+    read.then(
+      definition =>
+        isObject(definition?.steps) && setPipeline(definition as IPipelineJSON),
       () => setPipeline(null)
     );
-  }, [client, props.run.pipeline_path]);
+  }, [client, props.run.pipeline_path, props.jobRun]);
 
   const now = useClock(isRunActive(run));
   const nodes = React.useMemo(
@@ -149,6 +162,14 @@ function RunView(props: IRunViewOptions): JSX.Element {
         {run.message && (
           <span className="jp-OrchestRunView-message">{run.message}</span>
         )}
+        {props.jobRun && !isRunActive(run) && (
+          <button
+            className="jp-OrchestSidebar-action"
+            onClick={props.jobRun.restore}
+          >
+            {trans.__('Copy into an editable folder')}
+          </button>
+        )}
       </header>
       <div className="jp-OrchestRunView-canvas">
         <ReactFlowProvider>
@@ -193,7 +214,7 @@ function RunView(props: IRunViewOptions): JSX.Element {
                 : trans.__('Show the notebook’s outputs')}
             </button>
           )}
-          {step?.file_path && (
+          {step?.file_path && !props.jobRun && (
             <button
               className="jp-OrchestSidebar-action"
               title={trans.__(
@@ -212,20 +233,32 @@ function RunView(props: IRunViewOptions): JSX.Element {
         {step && showNotebook && notebookPath && props.notebooks ? (
           <>
             <p className="jp-OrchestRunView-note">
-              {trans.__(
-                'The outputs %1 holds now: those of the latest run that ran it, unless it was edited since.',
-                step.file_path
-              )}
+              {props.jobRun
+                ? trans.__(
+                    'The outputs this run wrote into %1.',
+                    step.file_path
+                  )
+                : trans.__(
+                    'The outputs %1 holds now: those of the latest run that ran it, unless it was edited since.',
+                    step.file_path
+                  )}
             </p>
-            <NotebookOutputs path={notebookPath} {...props.notebooks} />
+            <NotebookOutputs
+              path={notebookPath}
+              {...props.notebooks}
+              readFile={props.jobRun?.readFile}
+            />
           </>
         ) : (
           step && (
-            <LogView
-              text={log.text}
-              error={log.error}
-              empty={trans.__('No output.')}
-            />
+            <>
+              <StepCacheNote step={step} />
+              <LogView
+                text={log.text}
+                error={log.error}
+                empty={trans.__('No output.')}
+              />
+            </>
           )
         )}
       </div>
