@@ -1,12 +1,12 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
+import { historyIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { useClock } from '../editor/hooks';
 import { OrchestEvents } from '../events';
-import { pipelineIcon } from '../icons';
 import {
   formatDuration,
   isRunActive,
@@ -47,7 +47,7 @@ export class JobsPanel extends ReactWidget {
     this.id = 'jp-orchest-jobs';
     this.addClass('jp-OrchestSidebar');
     this.addClass('jp-OrchestJobs');
-    this.title.icon = pipelineIcon;
+    this.title.icon = historyIcon;
     this.title.caption = options.trans.__('Jobs');
   }
 
@@ -303,7 +303,7 @@ function JobRuns(
                 )}
                 onClick={() => props.restoreRun(job, run)}
               >
-                {trans.__('Copy into an editable folder')}
+                {trans.__('Copy…')}
               </button>
             )}
           </li>
