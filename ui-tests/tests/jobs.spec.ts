@@ -54,7 +54,9 @@ test('a job sweeps a parameter from the form, and its runs open read-only', asyn
 }, testInfo) => {
   test.setTimeout(240_000);
   const form = await openJobForm(page, tmpPath);
-  await form.getByLabel('Name').fill('Sweep rows');
+  // The server's database outlives the test server: earlier runs' jobs may be listed too.
+  const name = `Sweep rows ${Date.now()}`;
+  await form.getByLabel('Name').fill(name);
   const values = form.getByLabel('Values of pipeline · n_rows');
   await values.fill('[10, 20');
   await expect(values).toHaveAttribute('aria-invalid', 'true');
@@ -67,7 +69,7 @@ test('a job sweeps a parameter from the form, and its runs open read-only', asyn
 
   const jobs = page.locator('#jp-orchest-jobs');
   await expect(jobs).toBeVisible();
-  const job = jobs.locator('.jp-OrchestJobs-job', { hasText: 'Sweep rows' }).first();
+  const job = jobs.locator('.jp-OrchestJobs-job', { hasText: name });
   await job.locator('.jp-OrchestSidebar-item').first().click();
   const runs = job.locator('.jp-OrchestJobs-runs li');
   await expect(runs).toHaveCount(2, { timeout: 30_000 });
