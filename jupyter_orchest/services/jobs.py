@@ -99,7 +99,9 @@ class JobService:
         self._tasks: dict[asyncio.Task[None], str] = {}
         """Runs waiting or running, with their job's id."""
         self._executor_started: asyncio.Task[None] | None = None
-        for job in self.store.list_jobs():  # runs in flight at a stop were aborted meanwhile
+        for job in _under(
+            self.pipelines.root_dir, self.store.list_jobs()
+        ):  # in-flight runs were aborted
             if job.status == JobStatus.STARTED and not job.cron:
                 self._finish_if_done(job.id)
 
@@ -280,7 +282,10 @@ class JobService:
             pipeline_uuid = definition.get("uuid")
             if not isinstance(pipeline_uuid, str):
                 return []
-        return [_job_summary(job) for job in self.store.list_jobs(pipeline_uuid)]
+        return [
+            _job_summary(job)
+            for job in _under(self.pipelines.root_dir, self.store.list_jobs(pipeline_uuid))
+        ]
 
     def run_file(self, job_id: str, run_id: str, path: str) -> Path:
         """A file of one of the job's runs (e.g. a notebook with the outputs that run wrote)."""
@@ -312,7 +317,7 @@ class JobService:
     def tick(self) -> None:
         """Make the runs of every job that is due now."""
         now = self.clock()
-        for job in self.store.due_jobs(now, SCHEDULED):
+        for job in _under(self.pipelines.root_dir, self.store.due_jobs(now, SCHEDULED)):
             assert job.next_fire_at is not None  # due_jobs only returns jobs with one
             if job.cron:
                 schedule = CronSchedule(job.cron, job.timezone)
@@ -328,7 +333,7 @@ class JobService:
         while True:
             try:
                 self.tick()
-                jobs = self.store.scheduled_jobs(SCHEDULED)
+                jobs = _under(self.pipelines.root_dir, self.store.scheduled_jobs(SCHEDULED))
                 coming = [job.next_fire_at for job in jobs if job.next_fire_at is not None]
             except Exception:  # a broken job must not stop the others' schedules
                 log.exception("The job scheduler failed; it goes on")
@@ -481,7 +486,7 @@ class JobService:
 
     def _job(self, job_id: str) -> JobRecord:
         job = self.store.get_job(job_id)
-        if job is None:
+        if job is None or not _under(self.pipelines.root_dir, [job]):
             raise NotFound(f"There is no job '{job_id}'.")
         return job
 
@@ -494,6 +499,13 @@ class JobService:
 
     def _api_path(self, path: Path) -> str:
         return path.relative_to(self.pipelines.root_dir).as_posix()
+
+
+def _under(root: Path, jobs: list[JobRecord]) -> list[JobRecord]:
+    """The jobs of projects under a server's root folder. A database can outlive a server or
+    be shared by several with other roots: their jobs are theirs to show and to fire."""
+    root = root.resolve()
+    return [job for job in jobs if Path(job.project_dir).is_relative_to(root)]
 
 
 def _job_summary(job: JobRecord) -> dict[str, Any]:

@@ -280,3 +280,32 @@ def test_a_past_run_can_be_read_and_turned_back_into_an_editable_project(root: P
     definition = json.loads((root / "restored" / "test.orchest").read_text())
     assert definition["parameters"] == {"alpha": 7}
     assert not (root / "restored" / ".orchest" / "pipelines").exists()
+
+
+def test_a_server_with_another_root_neither_shows_nor_fires_the_jobs_of_this_one(
+    root: Path, tmp_path: Path
+) -> None:
+    clock = Clock()
+
+    async def create(jobs: JobService) -> str:
+        job = await jobs.create({"pipeline_path": "project/test.orchest", "cron": "* * * * *"})
+        return str(job["id"])
+
+    job_id = with_jobs(root, clock, create)
+    other_root = tmp_path / "elsewhere"
+    other_root.mkdir()
+    clock.now += timedelta(minutes=5)
+
+    async def elsewhere(jobs: JobService) -> list[dict[str, Any]]:
+        jobs.pipelines = PipelineService(other_root)  # same database, another root
+        jobs.tick()
+        with pytest.raises(NotFound):
+            jobs.get(job_id)
+        return jobs.list()
+
+    assert with_jobs(root, clock, elsewhere) == []
+
+    async def here(jobs: JobService) -> dict[str, Any]:
+        return jobs.get(job_id)
+
+    assert with_jobs(root, clock, here)["runs"] == []  # the other server fired nothing
