@@ -166,6 +166,7 @@ class OrchestApp(ExtensionApp):
             ),
             events,
             caching=caching,
+            provenance=provenance,
         )
         self._scheduler: asyncio.Task[None] | None = None
         self.settings.update(

@@ -31,9 +31,10 @@ from ..jobs.schedule import Clock, CronSchedule, ScheduleError, system_clock
 from ..jobs.snapshot import SnapshotError, copy_snapshot, take_snapshot
 from ..pipeline import PipelineValidationError, dump_definition, parse_definition
 from ..store import JobRecord, JobRunRecord, JobStore, RunRecord, RunStore
+from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound, StorageError
 from .pipelines import PipelineService
-from .runs import pending_steps, run_to_json
+from .runs import pending_steps, provenance_by_run, run_to_json
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,11 @@ class JobService:
         observer: RunObserver,
         clock: Clock = system_clock,
         caching: Caching | None = None,
+        provenance: ProvenanceStore | None = None,
     ) -> None:
         self.pipelines, self.runs, self.executor = pipelines, runs, executor
         self.caching = caching
+        self.provenance = provenance
         self.store = JobStore(runs)
         self.settings, self.observer, self.clock = settings, observer, clock
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
@@ -255,6 +258,7 @@ class JobService:
     def get(self, job_id: str) -> dict[str, Any]:
         job = self._job(job_id)
         runs = self.store.job_runs(job_id)
+        provenance = provenance_by_run(self.provenance, [run.id for _, run in runs])
         schedule = CronSchedule(job.cron, job.timezone) if job.cron else None
         upcoming = []
         if schedule is not None and job.next_fire_at is not None:
@@ -266,7 +270,7 @@ class JobService:
             "next_runs_at": [iso(moment) for moment in upcoming],
             "runs": [
                 {
-                    **run_to_json(run),
+                    **run_to_json(run, provenance.get(run.id)),
                     "number": job_run.number,
                     "slot": iso(job_run.slot),
                     "folder": self._api_path(Path(job_run.folder)),

@@ -102,6 +102,17 @@ def pending_steps(plan: RunPlan, layout: RunLayout) -> list[StepRunRecord]:
     ]
 
 
+def provenance_by_run(
+    provenance: ProvenanceStore | None, run_ids: Iterable[str]
+) -> dict[str, dict[str, StepProvenance]]:
+    """The provenance of these runs' steps: by run id, then step uuid."""
+    found: dict[str, dict[str, StepProvenance]] = {}
+    if provenance is not None:
+        for (run_id, step_uuid), record in provenance.for_runs(run_ids).items():
+            found.setdefault(run_id, {})[step_uuid] = record
+    return found
+
+
 class RunService:
     """Runs pipelines under the server's root folder, one interactive run per pipeline."""
 
@@ -218,12 +229,7 @@ class RunService:
         return [run_to_json(run, provenance.get(run.id)) for run in runs]
 
     def _provenance(self, run_ids: Iterable[str]) -> dict[str, dict[str, StepProvenance]]:
-        """The provenance of these runs' steps: by run id, then step uuid."""
-        found: dict[str, dict[str, StepProvenance]] = {}
-        if self.provenance is not None:
-            for (run_id, step_uuid), record in self.provenance.for_runs(run_ids).items():
-                found.setdefault(run_id, {})[step_uuid] = record
-        return found
+        return provenance_by_run(self.provenance, run_ids)
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         for active in self._active.values():

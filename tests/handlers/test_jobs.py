@@ -49,6 +49,10 @@ async def test_a_parameter_sweep_of_the_example_runs_each_combination_on_its_own
     assert len(job["runs"]) == 4
     for run in job["runs"]:
         assert run["state"] == "SUCCESS" and run["type"] == "job"
+        # Each step says whether it came from the cache, and if not, why it ran.
+        for step in run["steps"]:
+            assert isinstance(step["cached"], bool)
+            assert step["cached"] or step["reasons"], step
         status, log = await api("GET", "runs", run["id"], "steps", CLEAN, "log")
         low = run["parameters"]["steps"][CLEAN]["low"]
         assert f"in [{low}, 35]" in log
