@@ -118,13 +118,15 @@ def step_uuid_for(definition: dict[str, Any], name: str) -> str:
     raise UsageError(f"The pipeline has no step '{name}'. Its steps: {titles}.")
 
 
-def parameter_overrides(definition: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+def parameter_overrides(
+    definition: dict[str, Any], assignments: list[str], option: str = "--param"
+) -> dict[str, Any]:
     """`--param KEY=VALUE` sets a pipeline parameter; `--param STEP.KEY=VALUE` a step's."""
     overrides: dict[str, Any] = {"pipeline": {}, "steps": {}}
     for assignment in assignments:
         target, equals, value = assignment.partition("=")
         if not equals or not target:
-            raise UsageError(f"--param '{assignment}' must look like [STEP.]KEY=VALUE.")
+            raise UsageError(f"{option} '{assignment}' must look like [STEP.]KEY=VALUE.")
         step, dot, key = target.partition(".")
         if dot:
             uuid = step_uuid_for(definition, step)

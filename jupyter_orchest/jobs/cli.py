@@ -160,7 +160,7 @@ def _server_message(error: urllib.error.HTTPError) -> str:
 
 
 def _job_body(server: Server, args: argparse.Namespace) -> dict[str, Any]:
-    from ..cli import UsageError, load_pipeline, step_uuid_for
+    from ..cli import load_pipeline, parameter_overrides
 
     body: dict[str, Any] = {
         "pipeline_path": _api_path(server, args.pipeline),
@@ -174,20 +174,9 @@ def _job_body(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     if args.name:
         body["name"] = args.name
     if args.values:
+        # As `run --param`; the server says which values are not a list.
         definition, _ = load_pipeline(Path(args.pipeline).expanduser().resolve())
-        grid: dict[str, Any] = {"pipeline": {}, "steps": {}}
-        for text in args.values:
-            target, values = _assignment(text, "--values")
-            try:
-                parsed = json.loads(values)
-            except json.JSONDecodeError:
-                raise UsageError(f"--values {text}: give the values as a JSON list.") from None
-            step, dot, key = target.partition(".")
-            if dot:
-                grid["steps"].setdefault(step_uuid_for(definition, step), {})[key] = parsed
-            else:
-                grid["pipeline"][target] = parsed
-        body["parameters"] = grid
+        body["parameters"] = parameter_overrides(definition, args.values, "--values")
     return body
 
 

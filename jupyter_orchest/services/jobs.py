@@ -29,7 +29,7 @@ from ..engine.planning import RunType, plan_run
 from ..jobs.grid import GridError, default_grid, parse_grid
 from ..jobs.schedule import Clock, CronSchedule, ScheduleError, system_clock
 from ..jobs.snapshot import SnapshotError, copy_snapshot, take_snapshot
-from ..pipeline import PipelineValidationError, dump_definition, parse_definition
+from ..pipeline import dump_definition, parse_definition
 from ..store import JobRecord, JobRunRecord, JobStore, RunRecord, RunStore
 from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound, StorageError
@@ -116,10 +116,7 @@ class JobService:
         pipeline_path = body.get("pipeline_path")
         if not isinstance(pipeline_path, str):
             raise BadRequest("`pipeline_path` must name the pipeline file the job runs.")
-        pipeline = self.pipelines.read(pipeline_path)
-        if pipeline.definition is None or pipeline.issues:
-            raise PipelineValidationError(pipeline.issues)
-        definition = pipeline.definition
+        pipeline, definition = self.pipelines.read_valid(pipeline_path)
         pipeline_file = self.pipelines.root_dir / pipeline.path
         project_dir = self.pipelines.root_dir / pipeline.project
         try:
@@ -178,14 +175,12 @@ class JobService:
     def defaults(self, pipeline_path: str) -> dict[str, Any]:
         """What the form for a new job of this pipeline starts from: the pipeline's name and
         its grid (current values, or the lists of its parameters file)."""
-        pipeline = self.pipelines.read(pipeline_path)
-        if pipeline.definition is None or pipeline.issues:
-            raise PipelineValidationError(pipeline.issues)
+        pipeline, definition = self.pipelines.read_valid(pipeline_path)
         try:
-            grid = default_grid(pipeline.definition, self.pipelines.root_dir / pipeline.path)
+            grid = default_grid(definition, self.pipelines.root_dir / pipeline.path)
         except GridError as error:
             raise BadRequest(str(error)) from None
-        return {"name": pipeline.definition.get("name") or "Job", "parameters": grid}
+        return {"name": definition.get("name") or "Job", "parameters": grid}
 
     def start(self, job_id: str) -> dict[str, Any]:
         """Start a draft."""
@@ -282,9 +277,8 @@ class JobService:
     def list(self, pipeline_path: str | None = None) -> list[dict[str, Any]]:
         pipeline_uuid = None
         if pipeline_path is not None:
-            definition = self.pipelines.read(pipeline_path).definition or {}
-            pipeline_uuid = definition.get("uuid")
-            if not isinstance(pipeline_uuid, str):
+            pipeline_uuid = self.pipelines.uuid_of(pipeline_path)
+            if pipeline_uuid is None:
                 return []
         return [
             _job_summary(job)

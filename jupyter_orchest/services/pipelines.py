@@ -105,6 +105,18 @@ class PipelineService:
         issues = self._issues(definition, project, pipeline_dir)
         return PipelineFile(api_path, project, definition, issues)
 
+    def read_valid(self, path: str) -> tuple[PipelineFile, dict[str, Any]]:
+        """The pipeline file and its definition; PipelineValidationError unless it is valid."""
+        pipeline = self.read(path)
+        if pipeline.definition is None or pipeline.issues:
+            raise PipelineValidationError(pipeline.issues)
+        return pipeline, pipeline.definition
+
+    def uuid_of(self, path: str) -> str | None:
+        """The uuid of the pipeline in this file, or None if the file does not give one."""
+        uuid = (self.read(path).definition or {}).get("uuid")
+        return uuid if isinstance(uuid, str) else None
+
     def create(self, folder: str, name: object) -> PipelineFile:
         if not isinstance(name, str) or not name.strip():
             raise BadRequest("A pipeline needs a name: give a non-empty `name`.")

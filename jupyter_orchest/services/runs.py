@@ -17,7 +17,6 @@ from ..engine.model import RunState, StepExecutor, StepState
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunPlan, RunType, plan_run
 from ..engine.provenance import StepProvenance
-from ..pipeline import PipelineValidationError
 from ..store import RunRecord, RunStore, StepRunRecord
 from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound
@@ -150,10 +149,7 @@ class RunService:
     ) -> dict[str, Any]:
         """Start a run; `force` recomputes the selected steps (all of them for a full run)
         rather than restoring them from the cache."""
-        pipeline = self.pipelines.read(pipeline_path)
-        if pipeline.definition is None or pipeline.issues:
-            raise PipelineValidationError(pipeline.issues)
-        definition = pipeline.definition
+        pipeline, definition = self.pipelines.read_valid(pipeline_path)
         try:
             kind = RunType(run_type)
         except ValueError:
@@ -215,21 +211,17 @@ class RunService:
         run = self.store.get_run(run_id)
         if run is None:
             raise NotFound(f"There is no run '{run_id}'.")
-        return run_to_json(run, self._provenance([run_id]).get(run_id))
+        return run_to_json(run, provenance_by_run(self.provenance, [run_id]).get(run_id))
 
     def list(self, pipeline_path: str | None = None) -> list[dict[str, Any]]:
         pipeline_uuid = None
         if pipeline_path is not None:
-            definition = self.pipelines.read(pipeline_path).definition or {}
-            pipeline_uuid = definition.get("uuid")
-            if not isinstance(pipeline_uuid, str):
+            pipeline_uuid = self.pipelines.uuid_of(pipeline_path)
+            if pipeline_uuid is None:
                 return []
         runs = self.store.list_runs(pipeline_uuid)
-        provenance = self._provenance([run.id for run in runs])
+        provenance = provenance_by_run(self.provenance, [run.id for run in runs])
         return [run_to_json(run, provenance.get(run.id)) for run in runs]
-
-    def _provenance(self, run_ids: Iterable[str]) -> dict[str, dict[str, StepProvenance]]:
-        return provenance_by_run(self.provenance, run_ids)
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         for active in self._active.values():
