@@ -517,11 +517,17 @@ def _restore_notebook_outputs(path: Path, stored: dict[str, Any]) -> None:
     code_cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
     if len(code_cells) != len(stored["cells"]):
         raise ValueError("the notebook's code cells differ from the cached ones")
+    changed = False
     for cell, outputs in zip(code_cells, stored["cells"], strict=True):
-        if outputs is not None:
+        if outputs is not None and (
+            cell.get("outputs") != outputs["outputs"]
+            or cell.get("execution_count") != outputs["execution_count"]
+        ):
             cell["outputs"] = outputs["outputs"]
             cell["execution_count"] = outputs["execution_count"]
-    write_atomic(path, ipynb.dumps(notebook))
+            changed = True
+    if changed:  # usually not, on a rerun: the notebook shows the outputs of the last one
+        write_atomic(path, ipynb.dumps(notebook))
 
 
 def _is_notebook(file: Path) -> bool:

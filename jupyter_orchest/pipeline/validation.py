@@ -76,7 +76,7 @@ def validate_definition(doc: object, *, pipeline_dir: str = "") -> list[Validati
     issues = _non_json_issues(doc)
     # Later checks assume JSON data; a set or a list containing itself would derail them.
     if not issues:
-        issues = _schema_issues(doc)
+        issues = list(_schema_issues_of_json(json.dumps(doc)))
         if isinstance(doc, dict):
             issues += _version_issues(doc.get("version"))
             steps = doc.get("steps")
@@ -164,6 +164,13 @@ def _schema_validator() -> Any:
     import jsonschema
 
     return jsonschema.Draft202012Validator(pipeline_schema())
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_issues_of_json(text: str) -> tuple[ValidationIssue, ...]:
+    """The schema's verdict on a document, by its JSON text: a pipeline is validated on every
+    read (each run reads it), and the schema check costs milliseconds for an unchanged file."""
+    return tuple(_schema_issues(json.loads(text)))
 
 
 def _schema_issues(doc: object) -> list[ValidationIssue]:

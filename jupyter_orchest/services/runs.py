@@ -175,21 +175,19 @@ class RunService:
             run_id,
             self.data_dir or project_dir / "data",
         )
-        self.store.add_run(
-            RunRecord(
-                id=run_id,
-                pipeline_uuid=definition["uuid"],
-                pipeline_path=pipeline.path,
-                project_dir=str(project_dir),
-                run_type=kind.value,
-                selection=list(steps or []),
-                parameters=overrides,
-                state=RunState.PENDING.value,
-                message="",
-                created_at=datetime.now(timezone.utc),
-            ),
-            pending_steps(plan, layout),
+        record = RunRecord(
+            id=run_id,
+            pipeline_uuid=definition["uuid"],
+            pipeline_path=pipeline.path,
+            project_dir=str(project_dir),
+            run_type=kind.value,
+            selection=list(steps or []),
+            parameters=overrides,
+            state=RunState.PENDING.value,
+            message="",
+            created_at=datetime.now(timezone.utc),
         )
+        self.store.add_run(record, pending_steps(plan, layout))
         runner = prepare_run(
             definition=definition,
             plan=plan,
@@ -205,7 +203,7 @@ class RunService:
         task = asyncio.ensure_future(self._execute(runner))
         self._active[definition["uuid"]] = ActiveRun(runner, task)
         task.add_done_callback(lambda _: self._active.pop(definition["uuid"], None))
-        return self.get(run_id)
+        return run_to_json(record)  # as added: nothing has run, nothing is to be read back
 
     def get(self, run_id: str) -> dict[str, Any]:
         run = self.store.get_run(run_id)

@@ -101,6 +101,8 @@ class RunStore:
             )
 
     def step_changed(self, event: StepChanged) -> None:
+        if event.state == StepState.PENDING:
+            return  # how every step is recorded when its run is added (a write saved per step)
         values: dict[str, Any] = {"state": event.state.value, "message": event.message}
         if event.state == StepState.RUNNING:
             values["started_at"] = event.at
