@@ -301,6 +301,12 @@ def test_notebooks_key_on_code_cells_and_kernel_not_on_markdown_or_outputs(
     assert "loaded 1" in "".join(restored["cells"][2]["outputs"][0]["text"])
     assert restored["cells"][2]["execution_count"] == 2
 
+    # Restored again, the notebook already shows those outputs: the file is left alone.
+    before = (project / "load.ipynb").stat()
+    assert runs().cached == {"load", "after"}
+    after = (project / "load.ipynb").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
     # A code cell's edit invalidates it.
     restored["cells"][1]["source"] = "import orchest\nvalue = orchest.get_step_param('value', 5)"
     (project / "load.ipynb").write_text(json.dumps(restored))

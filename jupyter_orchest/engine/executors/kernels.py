@@ -8,6 +8,7 @@ a constant snippet (`ASSIGN`): no user value is ever put into code.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -71,6 +72,8 @@ started with them."""
 
 POLL_INTERVAL = 0.05
 """Seconds between checks whether a kernel process is still alive."""
+EXITING_KERNEL_NICENESS = 19
+"""A kernel that shuts down yields the CPU to everything else (see `Kernel.yield_cpu`)."""
 
 LANGUAGES_BY_NAME_PREFIX = (("python", "python"), ("ir", "r"), ("julia", "julia"))
 """Orchest-style kernel names (`python`, `ir`, `julia-1.9`) and their languages."""
@@ -194,6 +197,15 @@ class Kernel(ABC):
     @abstractmethod
     async def kill(self) -> None:
         """Kill the kernel and its process group now; return once the kernel is gone."""
+
+    def yield_cpu(self) -> None:
+        """Lower the priority of the kernel's process group, before it shuts down: the
+        teardown of a Python full of modules costs tens of milliseconds of CPU, which must
+        not be taken from the steps that run meanwhile. Best effort (a kernel in another
+        group or owned by another user is left as it is)."""
+        with contextlib.suppress(OSError):
+            if self.pid > 0 and os.getpgid(self.pid) == self.pid:
+                os.setpriority(os.PRIO_PGRP, self.pid, EXITING_KERNEL_NICENESS)
 
     @abstractmethod
     async def shutdown(self) -> None:

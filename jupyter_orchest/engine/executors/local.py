@@ -21,6 +21,7 @@ of this by overriding `_kernel_key`, `_kernel_place`, `_kernel_environ` and `_st
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import shutil
 import signal
@@ -61,6 +62,8 @@ from .scripts import INTERPRETERS, Interpreter, run_script
 log = logging.getLogger(__name__)
 
 NOTEBOOK_SUFFIX = ".ipynb"
+KERNELSPECS_FRESH_FOR = 2.0
+"""Seconds a reading of the installed kernelspecs is used for."""
 RUNTIME_PREFIX = "jupyter-orchest-"
 MAX_RUNTIME_PATH = 60
 """Longest path of the runtime folder: a kernel's Unix socket paths (the folder's, plus about
@@ -125,6 +128,8 @@ class LocalExecutor:
         self._retired_fork_servers: list[ForkServer] = []
         self._fork_server_lock = asyncio.Lock()
         self._context: zmq.asyncio.Context | None = None
+        self._specs_read: tuple[float, dict[str, KernelSpec]] = (-math.inf, {})
+        """When the kernelspecs were last read (time.monotonic), and what was found."""
         self._fork_failures: set[str] = set()
         """Pythons whose fork server could not start: their kernels are started normally."""
 
@@ -371,6 +376,8 @@ class LocalExecutor:
 
     def _retire(self, kernel: Kernel, kill: bool = False) -> None:
         """Stop a kernel in the background."""
+        if not kill:
+            kernel.yield_cpu()
         retiring = asyncio.get_running_loop().create_task(
             kernel.kill() if kill else kernel.shutdown()
         )
@@ -386,6 +393,16 @@ class LocalExecutor:
             log.warning("could not stop a kernel: %s", retiring.exception())
 
     def _kernel_specs(self) -> dict[str, KernelSpec]:
+        """The installed kernelspecs, read again when the last reading is older than
+        KERNELSPECS_FRESH_FOR: every step asks (a restored one too), and reading them all
+        costs a millisecond or more."""
+        read_at, specs = self._specs_read
+        if time.monotonic() - read_at > KERNELSPECS_FRESH_FOR:
+            specs = self._read_kernel_specs()
+            self._specs_read = (time.monotonic(), specs)
+        return specs
+
+    def _read_kernel_specs(self) -> dict[str, KernelSpec]:
         specs = {}
         for name in self.kernel_spec_manager.find_kernel_specs():
             try:

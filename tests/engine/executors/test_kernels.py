@@ -159,6 +159,37 @@ async def test_a_kernel_that_saw_packages_change_is_not_handed_out(tmp_path: Pat
         context.destroy()
 
 
+def niceness_of_threads(pid: int) -> set[int]:
+    """The niceness of every thread of the process (Linux keeps it per thread)."""
+    values = set()
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        values.add(int(fields[16]))  # the 19th field of stat; the first two are cut off
+    return values
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads Linux's /proc")
+async def test_a_kernel_about_to_shut_down_yields_the_cpu(tmp_path: Path) -> None:
+    context = client_context()
+    kernel = await start_managed_kernel(
+        KernelKey("python3"),
+        KernelSpecManager(),
+        tmp_path,
+        dict(os.environ),
+        60,
+        3,
+        context,
+        tmp_path / "k",
+    )
+    try:
+        assert niceness_of_threads(kernel.pid) == {os.getpriority(os.PRIO_PROCESS, 0)}
+        kernel.yield_cpu()
+        assert niceness_of_threads(kernel.pid) == {19}
+    finally:
+        await kernel.shutdown()
+        context.destroy()
+
+
 async def test_shutdown_stops_every_kernel_started_ahead(
     tmp_path: Path, make_task: MakeTask, kit: Kit
 ) -> None:
