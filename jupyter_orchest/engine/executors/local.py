@@ -190,7 +190,11 @@ class LocalExecutor:
         env = {**os.environ, **task.env}
         suffix = task.file.suffix.lower()
         if suffix == NOTEBOOK_SUFFIX:
-            name, spec = await asyncio.to_thread(self._notebook_kernel, task)
+            asked = self._known_kernel(task.kernel_name)
+            if asked is not None:  # the step's choice wins: no need to read the notebook
+                name, spec = asked
+            else:
+                name, spec = await asyncio.to_thread(self._notebook_kernel, task)
             software = await self._identities.command(spec.argv, env)
             return stable_key(
                 {"kernel": name, "language": spec.language, "env": spec.env, "software": software}
@@ -199,6 +203,13 @@ class LocalExecutor:
         if interpreter is None:
             return ""  # the step cannot run, and will say why
         return await self._identities.command(interpreter.command, env)
+
+    def _known_kernel(self, name: str | None) -> tuple[str, KernelSpec] | None:
+        """The kernelspec of that name, if a fresh reading of the kernelspecs has it."""
+        read_at, specs = self._specs_read
+        if name in specs and time.monotonic() - read_at <= KERNELSPECS_FRESH_FOR:
+            return name, specs[name]
+        return None
 
     def _notebook_kernel(self, task: StepTask) -> tuple[str, KernelSpec]:
         specs = self._kernel_specs()
