@@ -62,6 +62,9 @@ from .scripts import INTERPRETERS, Interpreter, run_script
 log = logging.getLogger(__name__)
 
 NOTEBOOK_SUFFIX = ".ipynb"
+ASSIGN_TIMEOUT = 10.0
+"""Seconds a kernel started ahead gets to take its step (it is ready: it takes milliseconds);
+one that does not is replaced rather than holding its step up for a whole start timeout."""
 KERNELSPECS_FRESH_FOR = 2.0
 """Seconds a reading of the installed kernelspecs is used for."""
 RUNTIME_PREFIX = "jupyter-orchest-"
@@ -294,12 +297,12 @@ class LocalExecutor:
             env = {name: value for name, value in step_env.items() if name not in spec.env}
             while (kernel := await self._pool.take(key)) is not None:
                 try:
-                    await kernel.assign(cwd, env, self.kernel_startup_timeout)
+                    await kernel.assign(cwd, env, min(ASSIGN_TIMEOUT, self.kernel_startup_timeout))
                 except BaseException as error:
                     self._retire(kernel, kill=True)
                     if not isinstance(error, Exception):
                         raise
-                    log.info("a kernel started ahead of need was not usable: %s", error)
+                    log.warning("a kernel started ahead of need was not usable: %s", error)
                     continue
                 return kernel
         return await self._start_kernel(key, spec, cwd, {**self._kernel_environ(), **step_env})
