@@ -171,10 +171,9 @@ class CachedSteps:
         return self.caching.cache is not None and step.cache and not forced
 
     async def _key_parts(self, step: PlannedStep, task: StepTask) -> KeyParts:
-        (code, kernel), environment, inputs = await asyncio.gather(
-            asyncio.to_thread(self._code_digest, step),
+        ((code, kernel), inputs), environment = await asyncio.gather(
+            asyncio.to_thread(lambda: (self._code_digest(step), self._input_digests(step))),
             self.executor.environment_identity(task),
-            asyncio.to_thread(self._input_digests, step),
         )
         parameters = self.run.parameters
         return KeyParts(

@@ -3,6 +3,8 @@
 Shared by the server and the headless CLI, so that both run steps identically.
 """
 
+import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,7 +149,14 @@ class StepLauncher:
                 f"The step file '{step.file_path}' does not exist: create it or choose another."
             )
         self.layout.data_dir.mkdir(parents=True, exist_ok=True)
-        clear_step_outputs(self.layout.outputs_dir, step.uuid)
+        clear_step_outputs(self.layout.outputs_dir, step.uuid, remove=_remove_in_background)
+
+
+def _remove_in_background(folder: str) -> None:
+    """Delete a folder of old outputs, already renamed away, without holding the step up."""
+    threading.Thread(
+        target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, daemon=True
+    ).start()
 
 
 def parallelism_for(definition: dict[str, Any], default: int) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any, NamedTuple
 
@@ -170,15 +170,21 @@ def interactive_outputs_dir(project_dir: str | os.PathLike[str], pipeline_uuid: 
     return os.path.join(os.fspath(project_dir), ".orchest", "pipelines", pipeline_uuid, "data")
 
 
-def clear_step_outputs(outputs_dir: str | os.PathLike[str], step_uuid: str) -> str:
+def clear_step_outputs(
+    outputs_dir: str | os.PathLike[str],
+    step_uuid: str,
+    remove: Callable[[str], None] | None = None,
+) -> str:
     """Remove every output of ``step_uuid`` and leave its folder empty; returns the folder.
 
     The engine calls this before a step runs. The old folder is first renamed away, so that a
-    reader sees either all the old outputs or none, never some of them.
+    reader sees either all the old outputs or none, never some of them; ``remove`` deletes
+    what was renamed away (by default at once; the engine does it in the background).
     """
     _check_engine_uuid(step_uuid)
     import shutil  # only the engine calls this; steps do not pay for the import
 
+    remove = remove or shutil.rmtree
     outputs_dir = os.fspath(outputs_dir)
     folder = os.path.join(outputs_dir, step_uuid)
     os.makedirs(outputs_dir, exist_ok=True)
@@ -189,7 +195,7 @@ def clear_step_outputs(outputs_dir: str | os.PathLike[str], step_uuid: str) -> s
     # Also what an earlier call left behind if it was interrupted while deleting.
     for entry in os.listdir(outputs_dir):
         if entry.startswith(doomed_prefix) and entry.endswith(doomed_suffix):
-            shutil.rmtree(os.path.join(outputs_dir, entry))
+            remove(os.path.join(outputs_dir, entry))
     os.makedirs(folder, exist_ok=True)
     return folder
 
