@@ -65,6 +65,10 @@ NOTEBOOK_SUFFIX = ".ipynb"
 ASSIGN_TIMEOUT = 10.0
 """Seconds a kernel started ahead gets to take its step (it is ready: it takes milliseconds);
 one that does not is replaced rather than holding its step up for a whole start timeout."""
+STANDBY_DELAY = 1.0
+"""Seconds without notebook steps before standby kernels are started: they serve the next
+run, and a kernel's start costs CPU that must not be taken from a run going on or from one
+started right after (kernels for the steps of a run are started at once, as it needs them)."""
 KERNELSPECS_FRESH_FOR = 2.0
 """Seconds a reading of the installed kernelspecs is used for."""
 RUNTIME_PREFIX = "jupyter-orchest-"
@@ -133,6 +137,9 @@ class LocalExecutor:
         self._context: zmq.asyncio.Context | None = None
         self._specs_read: tuple[float, dict[str, KernelSpec]] = (-math.inf, {})
         """When the kernelspecs were last read (time.monotonic), and what was found."""
+        self._last_step_seen = -math.inf
+        """When a notebook step last started or ended (time.monotonic); see `_idle`."""
+        self._standby_timer: asyncio.TimerHandle | None = None
         self._fork_failures: set[str] = set()
         """Pythons whose fork server could not start: their kernels are started normally."""
 
@@ -223,8 +230,11 @@ class LocalExecutor:
         for planning in self._planning:
             planning.cancel()
         self._expected.clear()
+        if self._standby_timer is not None:
+            self._standby_timer.cancel()
         if self._pool is not None:
-            await self._pool.close()
+            pool, self._pool = self._pool, None  # no kernel is started ahead from now on
+            await pool.close()
         for kernel in list(self._active_kernels):
             self._retire(kernel, kill=True)
         for group in self._active_scripts:
@@ -241,7 +251,6 @@ class LocalExecutor:
             self._context = None
         if self._runtime_dir is not None:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
-        self._pool = None
         self._runtime_dir = None
 
     def _runtime(self) -> Path:
@@ -262,6 +271,7 @@ class LocalExecutor:
 
     async def _run_notebook(self, task: StepTask, reporter: StepReporter) -> StepResult:
         task_id = _task_id(task)
+        self._last_step_seen = time.monotonic()
         try:
             document = await asyncio.to_thread(NotebookFile.load, task.file)
             specs = await asyncio.to_thread(self._kernel_specs)
@@ -288,6 +298,8 @@ class LocalExecutor:
         finally:
             self._active_kernels.discard(kernel)
             self._retire(kernel)
+            self._last_step_seen = time.monotonic()
+            self._rebalance_pool()
 
     async def _kernel_for(self, task: StepTask, key: KernelKey, spec: KernelSpec) -> Kernel:
         """A kernel for the step: one started ahead of need if there is one, else a new one."""
@@ -451,13 +463,29 @@ class LocalExecutor:
         wanted = Counter(e.key for e in self._expected.values() if e.key is not None)
         if self._standby_key is not None and self.standby_kernels > 0:
             standby = self._standby_key
-            wanted[standby] = max(wanted[standby], self.standby_kernels)
+            floor = self.standby_kernels
+            if not self._idle():  # keep the standby kernels there are, start none
+                floor = min(floor, self._pool.count(standby))
+            wanted[standby] = max(wanted[standby], floor)
         targets: dict[KernelKey, int] = {}
         room = self.pool_size
         for key, count in wanted.most_common():
             targets[key] = min(count, room)
             room -= targets[key]
         self._pool.want(targets)
+
+    def _idle(self) -> bool:
+        """No notebook step runs, started or ended in the last STANDBY_DELAY seconds. If one
+        did, the pool is looked at again once that time is over."""
+        if self._active_kernels:
+            return False  # the step's end looks again
+        wait = self._last_step_seen + STANDBY_DELAY - time.monotonic()
+        if wait <= 0:
+            return True
+        if self._standby_timer is not None:
+            self._standby_timer.cancel()
+        self._standby_timer = asyncio.get_running_loop().call_later(wait, self._rebalance_pool)
+        return False
 
 
 @dataclass

@@ -41,6 +41,10 @@ class KernelPool:
         self._targets = dict(targets)
         self._rebalance()
 
+    def count(self, key: KernelKey) -> int:
+        """The kernels of this key started or starting."""
+        return len(self._entries.get(key, ()))
+
     async def take(self, key: KernelKey) -> Kernel | None:
         """A live kernel of this key started ahead of need (waiting for one that is still
         starting), or None if there is none."""

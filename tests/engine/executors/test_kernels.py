@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
-from jupyter_orchest.engine.executors import LocalExecutor
+from jupyter_orchest.engine.executors import LocalExecutor, local
 from jupyter_orchest.engine.executors.kernels import (
     ASSIGNMENT_VARIABLE,
     KernelChoiceError,
@@ -283,3 +283,33 @@ async def test_the_runtime_folder_of_a_dead_executor_is_removed(
         result = await executor.run_step(make_task(path), kit.Recorder())
         assert result.succeeded, result.message
     assert not orphan.exists()
+
+
+async def wait_for_pool(executor: LocalExecutor, key: KernelKey, count: int) -> None:
+    for _ in range(600):
+        assert executor._pool is not None
+        if executor._pool.count(key) == count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the pool never held {count} {key.name} kernels")
+
+
+async def test_standby_kernels_are_started_only_once_notebook_steps_pause(
+    tmp_path: Path, make_task: MakeTask, kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A standby kernel serves the next run: its start must not compete with this one, or
+    with a run started right after, so it waits until no notebook step ran for a while."""
+    standby = KernelKey("python3")
+    path = tmp_path / "step.ipynb"
+    kit.write_notebook(path, ["1"])
+    async with LocalExecutor(standby_kernels=1) as executor:
+        await executor.start()
+        await wait_for_pool(executor, standby, 1)  # idle from the start
+        monkeypatch.setattr(local, "STANDBY_DELAY", 600.0)
+        result = await executor.run_step(make_task(path), kit.Recorder())
+        assert result.succeeded, result.message
+        await asyncio.sleep(1)
+        assert executor._pool is not None and executor._pool.count(standby) == 0
+        monkeypatch.setattr(local, "STANDBY_DELAY", 0.0)
+        executor._rebalance_pool()  # as the timer set at the step's end would, later
+        await wait_for_pool(executor, standby, 1)
