@@ -129,17 +129,24 @@ class CachedSteps:
     async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
         step = self.plan.step(task.step_uuid)
         started = _now()
+        may_restore = self._may_restore(step)
         try:
-            parts = await self._key_parts(step, task)
+            environment = await self.executor.environment_identity(task)
+            # One trip to a thread for all the file work of a step that is restored.
+            parts, restored = await asyncio.to_thread(
+                self._key_and_restore, step, task, environment, may_restore, started
+            )
         except Exception as error:  # e.g. a notebook that cannot be read: the step will say
             log.warning("step %s cannot be keyed; it runs uncached: %s", step.uuid, error)
             self._will_compute(step)
             result = await self.executor.run_step(task, reporter)
             return replace(result, reasons=(f"its cache key could not be computed: {error}",))
-        if self._may_restore(step):
-            restored = await self._restore(step, task, parts, reporter, started)
-            if restored is not None:
-                return restored
+        if restored is not None:
+            entry, log_text = restored
+            if log_text is not None:
+                self._replay_log(entry, log_text, reporter)
+            return StepResult(True, cached=True)
+        if may_restore:
             previous = await asyncio.to_thread(
                 self.caching.ledger.previous, self.run.pipeline_uuid, step.uuid
             )
@@ -170,11 +177,23 @@ class CachedSteps:
         forced = self.run.force and step.uuid in self.plan.selected
         return self.caching.cache is not None and step.cache and not forced
 
-    async def _key_parts(self, step: PlannedStep, task: StepTask) -> KeyParts:
-        ((code, kernel), inputs), environment = await asyncio.gather(
-            asyncio.to_thread(lambda: (self._code_digest(step), self._input_digests(step))),
-            self.executor.environment_identity(task),
-        )
+    def _key_and_restore(
+        self,
+        step: PlannedStep,
+        task: StepTask,
+        environment: str,
+        may_restore: bool,
+        started: datetime,
+    ) -> tuple[KeyParts, tuple[CacheEntry, str | None] | None]:
+        """The step's key parts and, if it may be restored and the cache has its key, what
+        restoring it gave (see `_restore_files`)."""
+        parts = self._key_parts(step, environment)
+        restored = self._restore_files(step, task, parts, started) if may_restore else None
+        return parts, restored
+
+    def _key_parts(self, step: PlannedStep, environment: str) -> KeyParts:
+        code, kernel = self._code_digest(step)
+        inputs = self._input_digests(step)
         parameters = self.run.parameters
         return KeyParts(
             step_uuid=step.uuid,
@@ -228,23 +247,6 @@ class CachedSteps:
             for record in records
         )
         return outputs, (records[0].run_uuid if records else "")
-
-    async def _restore(
-        self,
-        step: PlannedStep,
-        task: StepTask,
-        parts: KeyParts,
-        reporter: StepReporter,
-        started: datetime,
-    ) -> StepResult | None:
-        """Restore the step if the cache has its key: None if it does not (or cannot)."""
-        restored = await asyncio.to_thread(self._restore_files, step, task, parts, started)
-        if restored is None:
-            return None
-        entry, log_text = restored
-        if log_text is not None:
-            self._replay_log(entry, log_text, reporter)
-        return StepResult(True, cached=True)
 
     def _restore_files(
         self, step: PlannedStep, task: StepTask, parts: KeyParts, started: datetime
