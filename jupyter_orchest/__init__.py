@@ -20,3 +20,10 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .app import OrchestApp
 
     return [{"module": "jupyter_orchest", "app": OrchestApp}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext jupyter_orchest`: the `%orchest` magic (see `jupyter_orchest.sdk.magics`)."""
+    from .sdk.magics import load
+
+    load(ipython)

@@ -24,6 +24,7 @@ from .jobs import (
 from .pipelines import PipelineCollectionHandler, PipelineHandler
 from .provenance import CacheHandler, StepProvenanceHandler
 from .runs import RunCancelHandler, RunCollectionHandler, RunHandler, StepLogHandler
+from .steps import StepsOfFileHandler
 
 API_PREFIX = "orchest/api"
 
@@ -41,6 +42,7 @@ def api_routes() -> list[tuple[str, Any]]:
             rf"/{API_PREFIX}/runs/(?P<run_id>\w+)/steps/(?P<step_uuid>[\w-]+)/provenance",
             StepProvenanceHandler,
         ),
+        (rf"/{API_PREFIX}/steps", StepsOfFileHandler),
         (rf"/{API_PREFIX}/cache", CacheHandler),
         (rf"/{API_PREFIX}/jobs", JobCollectionHandler),
         (rf"/{API_PREFIX}/job-defaults", JobDefaultsHandler),
