@@ -17,6 +17,7 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpec
 from ..engine.executors import LocalExecutor
 from ..engine.executors.scripts import INTERPRETERS, Interpreter
 from ..engine.model import StepReporter, StepResult, StepTask
+from ..sdk.magics import KERNEL_ARGUMENT
 
 SDK_PTH = "jupyter_orchest_sdk.pth"
 """The file in the virtual environment's site-packages that puts the SDK on its path."""
@@ -57,7 +58,14 @@ def kernel_spec(venv: Path, display_name: str) -> KernelSpec:
     """The kernelspec of the virtual environment's ipykernel."""
     resources = venv / "share" / "jupyter" / "kernels" / NATIVE_KERNEL_NAME
     return KernelSpec(
-        argv=[str(venv_python(venv)), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        argv=[
+            str(venv_python(venv)),
+            "-m",
+            "ipykernel_launcher",
+            KERNEL_ARGUMENT,
+            "-f",
+            "{connection_file}",
+        ],
         display_name=display_name,
         language="python",
         interrupt_mode="signal",

@@ -34,6 +34,9 @@ SERVER_URL = "JUPYTER_ORCHEST_SERVER_URL"
 SERVER_TOKEN = "JUPYTER_ORCHEST_SERVER_TOKEN"
 ATTACHED = "JUPYTER_ORCHEST_ATTACHED_STEP"
 """Set by `%orchest inputs` when it makes this kernel act as a step (not a real run)."""
+KERNEL_ARGUMENT = "--ext=jupyter_orchest"
+"""Added to the command lines of environments' kernels: `%orchest` is there without
+`%load_ext` (an extension that fails to load only warns; the kernel starts)."""
 POLL_SECONDS = 0.3
 FINISHED = ("SUCCESS", "FAILURE", "ABORTED")
 LOG_TAIL_LINES = 20

@@ -109,7 +109,14 @@ def test_the_setup_script_installs_into_the_venv_and_not_the_servers_python(
 def test_the_kernelspec_starts_the_venvs_ipykernel(built: Built) -> None:
     spec = built.backend.kernelspec(built.built, built.environment)
     python = str(built.venv / "bin" / "python")
-    assert spec["argv"] == [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    assert spec["argv"] == [
+        python,
+        "-m",
+        "ipykernel_launcher",
+        "--ext=jupyter_orchest",  # `%orchest` without `%load_ext`
+        "-f",
+        "{connection_file}",
+    ]
     assert spec["language"] == "python" and spec["display_name"] == "Tools"
     assert spec["env"]["VIRTUAL_ENV"] == str(built.venv)
     assert spec["env"]["PATH"] == f"{built.venv / 'bin'}{os.pathsep}${{PATH}}"
@@ -120,7 +127,11 @@ async def test_notebooks_and_scripts_run_inside_the_venv(built: Built, tmp_path:
     # Asks for another kernel: in a Python environment every notebook gets the environment's.
     notebook.metadata = {"kernelspec": {"name": "ir", "display_name": "R", "language": "R"}}
     source = f"import os, sys, {PACKAGE}\nprint(sys.prefix)\nprint(os.environ['VIRTUAL_ENV'])"
-    notebook.cells = [nbformat.v4.new_code_cell(source)]  # type: ignore[no-untyped-call]
+    magics = "print('orchest' in get_ipython().magics_manager.magics['line'])"
+    notebook.cells = [
+        nbformat.v4.new_code_cell(source),  # type: ignore[no-untyped-call]
+        nbformat.v4.new_code_cell(magics),  # type: ignore[no-untyped-call]
+    ]
     (tmp_path / "step.ipynb").write_text(nbformat.writes(notebook))  # type: ignore[no-untyped-call]
     (tmp_path / "step.py").write_text(f"import sys, {PACKAGE}\nprint(sys.prefix)\n")
     (tmp_path / "step.sh").write_text("command -v python\n")
@@ -139,6 +150,8 @@ async def test_notebooks_and_scripts_run_inside_the_venv(built: Built, tmp_path:
             assert str(built.venv) in recorder.text(), suffix
     outputs = json.loads((tmp_path / "step.ipynb").read_text())["cells"][0]["outputs"]
     assert "".join(outputs[0]["text"]).split() == [str(built.venv), str(built.venv)]
+    magic_outputs = json.loads((tmp_path / "step.ipynb").read_text())["cells"][1]["outputs"]
+    assert "".join(magic_outputs[0]["text"]).strip() == "True"  # loaded with the kernel
 
 
 async def test_a_failing_setup_script_gives_its_exit_code_and_last_lines(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from ...engine.executors import LocalExecutor
 from ...engine.executors.forkserver import ForkUnavailable
 from ...engine.executors.kernels import Kernel, KernelKey
 from ...engine.model import StepReporter, StepResult, StepTask
+from ...sdk.magics import KERNEL_ARGUMENT
 from ..sdk_bundle import sdk_bundle
 from . import labels, layout
 from .containers import ContainerSpec, remove_containers
@@ -41,7 +42,7 @@ from .settings import Carried, StepContainers, image_environment, mounts_for, se
 NOTEBOOK_SUFFIX = ".ipynb"
 StartupEnv = tuple[tuple[str, str], ...]
 """Variables a kernel's container is started with (see `KernelKey.startup_env`)."""
-KERNEL_ARGV = ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+KERNEL_ARGV = ["python3", "-m", "ipykernel_launcher", KERNEL_ARGUMENT, "-f", "{connection_file}"]
 
 
 class ImageKernelSpecs(KernelSpecManager):

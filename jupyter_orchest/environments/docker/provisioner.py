@@ -20,13 +20,14 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import Bool, Unicode
 
+from ...sdk.magics import KERNEL_ARGUMENT
 from . import labels, layout
 from .containers import ContainerSpec, remove_containers
 from .engine import connect, inspect_image
 from .settings import Carried, StepContainers, image_environment, mounts_for, server_user, writable
 
 PROVISIONER_NAME = "jupyter-orchest-docker"
-KERNEL_ARGV = ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+KERNEL_ARGV = ["python3", "-m", "ipykernel_launcher", KERNEL_ARGUMENT, "-f", "{connection_file}"]
 POLL_INTERVAL = 0.1
 SESSION_VARIABLE = "JPY_SESSION_NAME"
 """The notebook's path, which ipykernel shows as `__session__`: translated like the cwd."""
