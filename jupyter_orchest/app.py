@@ -11,6 +11,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 from .engine.cache import DEFAULT_CACHE_MAX_BYTES, StepCache, default_cache_dir
 from .engine.caching import Caching
 from .engine.executors import LocalExecutor
+from .engine.executors.ray import RayExecutor
 from .engine.model import StepExecutor
 from .environments.backends import (
     CHOICES,
@@ -113,6 +114,13 @@ class OrchestApp(ExtensionApp):
         "containers and their kernels.",
     ).tag(config=True)
 
+    ray_address = Unicode(
+        "",
+        help="The address of a Ray cluster (as `ray.init` takes it: `auto`, "
+        "`ray://host:10001`, or `local` to start one in this process): steps then run as Ray "
+        "tasks there, in the workers' Python, instead of in their environments here.",
+    ).tag(config=True)
+
     cache_dir = Unicode(
         help="The folder of the step cache (results found again by their key); "
         "`orchest/cache` in Jupyter's data folder by default.",
@@ -139,7 +147,9 @@ class OrchestApp(ExtensionApp):
         store = RunStore(self.database_url)
         self.builds = self._builds(root_dir, store, events)
         executor: StepExecutor = (
-            EnvironmentExecutor(self.builds)
+            RayExecutor(self.ray_address)
+            if self.ray_address
+            else EnvironmentExecutor(self.builds)
             if self.builds.backends.enabled
             else LocalExecutor(grace_period=self.kernel_grace_period)
         )

@@ -158,7 +158,11 @@ async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
 
     builds = None
     executor: StepExecutor = LocalExecutor()
-    if args.environment_backend != "none":
+    if args.ray:
+        from .engine.executors.ray import RayExecutor
+
+        executor = RayExecutor(args.ray)
+    elif args.environment_backend != "none":
         builds = make_builds(
             args.environment_backend, out, show_log=False, database_url=args.database_url
         )
@@ -254,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run steps in their environments, built with Docker or as local virtual "
         "environments ('auto', the default: Docker when an engine answers), or with this "
         "Python's own kernels and interpreters ('none')",
+    )
+    run.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the steps as tasks on this Ray cluster (`auto`, `ray://host:10001`, or "
+        "`local` to start one for this run), in the workers' Python",
     )
     add_environment_commands(commands)
     add_job_commands(commands)

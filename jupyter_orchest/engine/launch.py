@@ -126,6 +126,8 @@ class StepLauncher:
             project_dir=layout.project_dir,
             environments_project_dir=layout.environments_project_dir,
             data_dir=layout.data_dir,
+            resources=step.resources,
+            retries=step.retries,
             # The user's variables first, so that none can replace what the SDK relies on.
             env=self.extra_env
             | step_environment(

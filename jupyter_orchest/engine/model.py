@@ -38,6 +38,27 @@ Stream = Literal["stdout", "stderr"]
 
 
 @dataclass(frozen=True)
+class StepResources:
+    """What a step needs to run (the step's `resources`); used where steps are scheduled on a
+    cluster (Ray), ignored by local executors."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    memory: int = 0
+    """Bytes; 0: no reservation."""
+
+    @classmethod
+    def from_definition(cls, step: Mapping[str, object]) -> "StepResources":
+        given = step.get("resources")
+        given = given if isinstance(given, Mapping) else {}
+        return cls(
+            cpus=float(given.get("cpus", 1.0)),
+            gpus=float(given.get("gpus", 0.0)),
+            memory=int(given.get("memory", 0)),
+        )
+
+
+@dataclass(frozen=True)
 class StepTask:
     """One step of one run, as an executor needs it."""
 
@@ -59,6 +80,9 @@ class StepTask:
     when None. A job's runs use the environments of the project they were copied from."""
     data_dir: Path | None = None
     """The run's data folder (Orchest's /data), absolute."""
+    resources: StepResources = field(default_factory=StepResources)
+    retries: int = 0
+    """Times a failed step is tried again, where the executor supports it (Ray)."""
 
     @property
     def working_dir(self) -> Path:

@@ -4,12 +4,13 @@ Planning is kept apart from execution so that a cache can later decide, step by 
 needs to run at all.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from ..pipeline import PipelineGraph
+from .model import StepResources
 
 
 class RunType(str, Enum):
@@ -36,6 +37,8 @@ class PlannedStep:
     whose outputs it reads, in this run or not."""
     cache: bool = True
     """False when the step opts out of caching (`"cache": false` in its definition)."""
+    resources: StepResources = field(default_factory=StepResources)
+    retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ def plan_run(
                 children=tuple(c for c in graph.children(uuid) if c in in_run),
                 upstream=tuple((p, title(p)) for p in graph.parents(uuid)),
                 cache=steps[uuid].get("cache") is not False,
+                resources=StepResources.from_definition(steps[uuid]),
+                retries=int(steps[uuid].get("retries", 0)),
             )
             for uuid in uuids
         ),
