@@ -24,10 +24,10 @@ from .environments.builds import Builds
 from .environments.executor import EnvironmentExecutor
 from .environments.kernelspecs import KernelspecFolder
 from .handlers import api_routes
-from .sdk.magics import SERVER_TOKEN, SERVER_URL
 from .services.environments import EnvironmentService
 from .services.events import EventHub
 from .services.jobs import JobService, JobSettings
+from .services.kernel_link import give_kernels_the_server
 from .services.pipelines import PipelineService
 from .services.provenance import ProvenanceService
 from .services.runs import RunService
@@ -138,9 +138,7 @@ class OrchestApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set before extensions initialize
-        # Kernels started from now on inherit these, so that `%orchest` can call the API.
-        os.environ[SERVER_URL] = self.serverapp.connection_url
-        os.environ[SERVER_TOKEN] = self.serverapp.identity_provider.token or ""
+        give_kernels_the_server(self.serverapp)  # for `%orchest` in kernels
         root_dir = Path(self.serverapp.root_dir).expanduser().resolve()
         pipelines = PipelineService(root_dir)
         events = EventHub()

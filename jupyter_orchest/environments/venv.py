@@ -17,7 +17,7 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpec
 from ..engine.executors import LocalExecutor
 from ..engine.executors.scripts import INTERPRETERS, Interpreter
 from ..engine.model import StepReporter, StepResult, StepTask
-from ..sdk.magics import KERNEL_ARGUMENT
+from ..sdk.server_link import KERNEL_ARGUMENT
 
 SDK_PTH = "jupyter_orchest_sdk.pth"
 """The file in the virtual environment's site-packages that puts the SDK on its path."""

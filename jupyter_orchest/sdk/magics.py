@@ -1,18 +1,20 @@
 """`%orchest`: work on a pipeline step from the step's own notebook.
 
-Loaded with `%load_ext jupyter_orchest`. The magic runs in the kernel's environment, so it
-needs only the standard library (and IPython, which runs it), and it talks to the Jupyter
-server over its REST API, at the URL and with the token the server extension puts in the
-environment of the kernels it starts.
+Loaded with `%load_ext jupyter_orchest` (kernels of built environments load it at start). It
+runs in the kernel's environment, so it needs only the standard library and IPython, and it
+talks to the Jupyter server over its REST API (see `server_link`).
 
-    inputs = %orchest inputs        the step's inputs: its parents' last outputs
-    %orchest run [--incoming|--all] run this step (with its ancestors, or the whole pipeline)
-    %orchest status                 the pipeline's steps and their states in the last run
-    %orchest params [KEY=VALUE ...] show, or set, this step's parameters
-    %orchest use PIPELINE           choose the pipeline when the notebook is a step of several
+Usage:
+  inputs = %orchest inputs          this step's inputs: its parents' last outputs
+  %orchest run [--incoming | --all] run this step (with its ancestors, or the whole pipeline)
+  %orchest status                   the pipeline's steps and their states
+  %orchest params [KEY=VALUE ...]   show, or set, this step's parameters (JSON values)
+  %orchest use PIPELINE [STEP]      choose the step when the notebook is in several pipelines
+Any command also takes --pipeline PIPELINE and --step STEP (a title or uuid).
 
 Inside a pipeline run (the engine runs this very notebook) `inputs` returns the run's own
-inputs and `run` does nothing, so a notebook that uses the magics runs unchanged as a step.
+inputs, `params` shows the run's parameters and the other commands do nothing, so a notebook
+that uses the magics runs unchanged as a step.
 """
 
 from __future__ import annotations
@@ -21,309 +23,295 @@ import argparse
 import json
 import os
 import shlex
-import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
-from . import environment as step_environment
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.display import display
 
-SERVER_URL = "JUPYTER_ORCHEST_SERVER_URL"
-SERVER_TOKEN = "JUPYTER_ORCHEST_SERVER_TOKEN"
-ATTACHED = "JUPYTER_ORCHEST_ATTACHED_STEP"
-"""Set by `%orchest inputs` when it makes this kernel act as a step (not a real run)."""
-KERNEL_ARGUMENT = "--ext=jupyter_orchest"
-"""Added to the command lines of environments' kernels: `%orchest` is there without
-`%load_ext` (an extension that fails to load only warns; the kernel starts)."""
-POLL_SECONDS = 0.3
-FINISHED = ("SUCCESS", "FAILURE", "ABORTED")
-LOG_TAIL_LINES = 20
+from . import environment as step_environment
+from . import errors as sdk_errors
+from .run_tables import Table, progress_table, status_table, summary
+from .server_link import SESSION_NAME, ContainerPaths, LinkError, ServerAPI, notebook_path
 
 USAGE = __doc__.split("\n\n")[2] if __doc__ else ""
-
-
-class MagicError(Exception):
-    """Something the user must fix, said in words; shown without a traceback."""
-
-
-class ServerAPI:
-    """The extension's REST API, with the credentials the server gave this kernel."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url.rstrip("/") + "/", token
-
-    @classmethod
-    def from_environment(cls) -> ServerAPI:
-        url = os.environ.get(SERVER_URL)
-        if not url:
-            raise MagicError(
-                "This kernel does not know the Jupyter server's address: start it from "
-                "JupyterLab with the jupyter-orchest extension enabled (a kernel started "
-                "before the extension was installed needs a restart)."
-            )
-        return cls(url, os.environ.get(SERVER_TOKEN, ""))
-
-    def call(self, method: str, path: str, body: Any = None, **query: str) -> Any:
-        url = self.url + "orchest/api/" + path
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(body).encode() if body is not None else None,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        if self.token:
-            request.add_header("Authorization", f"token {self.token}")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                text = response.read().decode("utf-8")
-                kind = response.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as error:
-            raise MagicError(_error_message(error)) from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise MagicError(f"Cannot reach the Jupyter server at {self.url}: {reason}.") from None
-        return json.loads(text) if "json" in kind and text else text
-
-
-def _error_message(error: urllib.error.HTTPError) -> str:
-    if error.code == 403:
-        return "The Jupyter server refused the kernel's credentials (403): restart the kernel."
-    try:
-        return str(json.loads(error.read().decode("utf-8"))["message"])
-    except (ValueError, KeyError, TypeError):
-        return f"The Jupyter server answered {error.code} {error.reason}."
+ATTACHED = "JUPYTER_ORCHEST_ATTACHED_STEP"
+"""Set by `%orchest inputs` when it makes this kernel act as a step (not in a real run)."""
+POLL_SECONDS = 0.3
+REDRAW_SECONDS = 1.0
+CANCEL_WAIT_SECONDS = 30.0
+FINISHED = ("SUCCESS", "FAILURE", "ABORTED")
+LOG_TAIL_LINES = 20
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse would end the kernel's process
-        raise MagicError(f"{message}\n\n{USAGE}")
+        raise UsageError(f"{message}\n{USAGE}")
 
 
-def _parser() -> argparse.ArgumentParser:
+def command_parser() -> argparse.ArgumentParser:
+    """`%orchest`'s arguments: a command and its options."""
+    choice = _Parser(add_help=False)
+    choice.add_argument("--pipeline", help="the pipeline file, from the server's root")
+    choice.add_argument("--step", help="the step's title or uuid")
     parser = _Parser(prog="%orchest", add_help=False)
-    parser.add_argument("--pipeline", help="the pipeline file, from the server's root")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-    commands.add_parser("inputs")
-    run = commands.add_parser("run")
+    commands.add_parser("inputs", parents=[choice], add_help=False)
+    run = commands.add_parser("run", parents=[choice], add_help=False)
     scope = run.add_mutually_exclusive_group()
-    scope.add_argument("--incoming", action="store_true")
-    scope.add_argument("--all", action="store_true")
-    commands.add_parser("status")
-    params = commands.add_parser("params")
+    scope.add_argument("--incoming", action="store_true", help="with its ancestors")
+    scope.add_argument("--all", action="store_true", help="the whole pipeline")
+    commands.add_parser("status", parents=[choice], add_help=False)
+    params = commands.add_parser("params", parents=[choice], add_help=False)
     params.add_argument("assignments", nargs="*", metavar="KEY=VALUE")
-    use = commands.add_parser("use")
-    use.add_argument("pipeline_path")
+    use = commands.add_parser("use", add_help=False)
+    use.add_argument("use_pipeline", nargs="?", metavar="PIPELINE")
+    use.add_argument("use_step", nargs="?", metavar="STEP")
     return parser
 
 
-class OrchestMagic:
-    """The `%orchest` line magic of one kernel (it remembers the pipeline chosen with `use`)."""
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` words as parameters: the value as JSON, else as a string."""
+    values = {}
+    for assignment in assignments:
+        key, equals, text = assignment.partition("=")
+        if not equals or not key.strip():
+            raise UsageError(f"{assignment!r} is not KEY=VALUE (e.g. alpha=0.2 or name=abc).")
+        try:
+            values[key.strip()] = json.loads(text)
+        except ValueError:
+            values[key.strip()] = text  # a bare word is a string
+    return values
+
+
+def in_run() -> bool:
+    """The engine runs this notebook as a step (rather than `inputs` attaching the kernel)."""
+    return bool(os.environ.get(step_environment.STEP_UUID)) and not os.environ.get(ATTACHED)
+
+
+@magics_class
+class OrchestMagics(Magics):
+    """`%orchest` for one kernel, which remembers the step chosen with `use`."""
 
     def __init__(self, shell: Any) -> None:
-        self.shell = shell
-        self.chosen_pipeline: str | None = None
-        self.parser = _parser()
+        super().__init__(shell)
+        self.parser = command_parser()
+        self.chosen: tuple[str, str | None] | None = None
+        """(pipeline, step or None) from `%orchest use`."""
 
-    def __call__(self, line: str) -> Any:
+    @line_magic
+    def orchest(self, line: str) -> Any:
+        """Work on this notebook's pipeline step: `%orchest` alone says how."""
         try:
-            args = self.parser.parse_args(shlex.split(line))
-            if args.command is None:
-                print(USAGE)
-                return None
-            handler = getattr(self, f"_{args.command}")
-            return handler(args)
-        except MagicError as error:
-            print(f"%orchest: {error}", file=sys.stderr)
+            words = shlex.split(line)
+        except ValueError as error:
+            raise UsageError(f"{error}: check the quotes.") from None
+        if not words or {"-h", "--help", "help"} & set(words):
+            print(USAGE)
             return None
+        args = self.parser.parse_args(words)
+        try:
+            if in_run():
+                return getattr(self, f"_{args.command}_in_run")(args)
+            return getattr(self, f"_{args.command}")(args)
+        except (LinkError, sdk_errors.Error) as error:
+            raise UsageError(str(error)) from None
 
-    # Subcommands
+    # In a pipeline run: the engine's variables say which step this is.
+
+    def _inputs_in_run(self, args: argparse.Namespace) -> dict[str, Any]:
+        from .transfer import get_inputs
+
+        return get_inputs()
+
+    def _params_in_run(self, args: argparse.Namespace) -> dict[str, Any]:
+        from .parameters import get_params
+
+        step, pipeline = get_params()
+        if args.assignments:
+            print("%orchest params: not set, this notebook is running as a step of a run.")
+        _print_parameters("this step", step, pipeline)
+        return step
+
+    def _run_in_run(self, args: argparse.Namespace) -> None:
+        print("%orchest run: skipped, this notebook is running as a step of a pipeline run.")
+
+    def _status_in_run(self, args: argparse.Namespace) -> None:
+        print("%orchest status: skipped, this notebook is running as a step of a pipeline run.")
+
+    def _use_in_run(self, args: argparse.Namespace) -> None:
+        print("%orchest use: skipped, this notebook is running as a step of a pipeline run.")
+
+    # In the user's own kernel.
 
     def _use(self, args: argparse.Namespace) -> None:
-        self.chosen_pipeline = args.pipeline_path
-        step = self._step(args.pipeline_path)
+        if args.use_pipeline is None:
+            steps = self._steps_of_notebook(ServerAPI.from_environment())
+            print(_step_list(steps) if steps else "This notebook is not a step of any pipeline.")
+            return
+        chosen = (args.use_pipeline, args.use_step)
+        step = self._step(argparse.Namespace(pipeline=chosen[0], step=chosen[1]))
+        self.chosen = chosen
         print(f"This notebook is step {step['title']!r} of {step['pipeline_path']}.")
 
     def _inputs(self, args: argparse.Namespace) -> dict[str, Any]:
-        from . import errors
         from .transfer import get_inputs
 
-        if not self._in_run():
-            self._attach(self._step(args.pipeline))
+        self._attach(self._step(args))
         try:
             return get_inputs()
-        except errors.OutputNotFoundError as error:
-            raise MagicError(f"{error} (`%orchest run --incoming` runs them all).") from None
+        except sdk_errors.OutputNotFoundError as error:
+            raise UsageError(
+                f"{error} `%orchest run --incoming` runs this step with its ancestors."
+            ) from None
 
     def _run(self, args: argparse.Namespace) -> None:
-        if self._in_run():
-            print("%orchest run: skipped, this notebook is running as a step of a pipeline run.")
-            return
-        step = self._step(args.pipeline)
+        step = self._step(args)
+        api = ServerAPI.from_environment()
         kind = "all" if args.all else "incoming" if args.incoming else "selection"
         body = {"pipeline": step["pipeline_path"], "type": kind, "steps": [step["step_uuid"]]}
-        api = ServerAPI.from_environment()
-        run = api.call("POST", "runs", body)
-        display = _Display()
+        run = api.orchest("POST", "runs", body)
+        shown = _show(progress_table(run), display_id=True)
         try:
-            while run["state"] not in FINISHED:
-                display.show(_progress(run))
-                time.sleep(POLL_SECONDS)
-                run = api.call("GET", f"runs/{run['id']}")
+            run = _follow(api, run, shown)
         except KeyboardInterrupt:
-            api.call("POST", f"runs/{run['id']}/cancel")
-            display.show(_progress(api.call("GET", f"runs/{run['id']}")))
-            print("Interrupted: the run was cancelled.")
-            return
-        display.show(_progress(run))
-        print(f"Run {run['state'].lower()} in {_elapsed(run)}.")
+            api.orchest("POST", f"runs/{run['id']}/cancel")
+            print(f"Interrupted: run {run['id']} is cancelled.")
+            try:
+                run = _follow(api, run, shown, CANCEL_WAIT_SECONDS)
+            except KeyboardInterrupt:
+                return
+        print(summary(run))
         for failed in (s for s in run["steps"] if s["state"] == "FAILURE"):
-            log = api.call("GET", f"runs/{run['id']}/steps/{failed['uuid']}/log")
-            tail = "\n".join(str(log).splitlines()[-LOG_TAIL_LINES:])
+            log = str(api.orchest("GET", f"runs/{run['id']}/steps/{failed['uuid']}/log"))
+            tail = "\n".join(log.splitlines()[-LOG_TAIL_LINES:])
             print(f"\n{failed['title']} failed: {failed['message']}\n{tail}")
 
     def _status(self, args: argparse.Namespace) -> None:
-        step = self._step(args.pipeline)
-        runs = ServerAPI.from_environment().call("GET", "runs", pipeline=step["pipeline_path"])
-        if not runs["runs"]:
-            print(f"{step['pipeline_path']} has not run yet: `%orchest run --all` runs it.")
-            return
-        _Display().show(_progress(runs["runs"][0]))
+        step = self._step(args)
+        api = ServerAPI.from_environment()
+        definition = api.orchest("GET", f"pipelines/{_quoted(step['pipeline_path'])}")["definition"]
+        runs = api.orchest("GET", "runs", pipeline=step["pipeline_path"])["runs"]
+        _show(status_table(step["pipeline_path"], definition["steps"], runs, step["step_uuid"]))
 
     def _params(self, args: argparse.Namespace) -> dict[str, Any]:
-        step = self._step(args.pipeline)
+        step = self._step(args)
+        changes = parse_assignments(args.assignments)
         api = ServerAPI.from_environment()
-        path = urllib.parse.quote(step["pipeline_path"])
-        definition = api.call("GET", f"pipelines/{path}")["definition"]
+        path = f"pipelines/{_quoted(step['pipeline_path'])}"
+        definition = api.orchest("GET", path)["definition"]
         parameters = definition["steps"][step["step_uuid"]].setdefault("parameters", {})
-        if args.assignments:
-            parameters.update(_assignments(args.assignments))
-            api.call("PUT", f"pipelines/{path}", {"definition": definition})
+        if changes:
+            parameters.update(changes)
+            # The server validates the whole pipeline and writes it atomically.
+            definition = api.orchest("PUT", path, {"definition": definition})["definition"]
+            parameters = definition["steps"][step["step_uuid"]]["parameters"]
             print(f"Saved in {step['pipeline_path']}.")
-        print(f"{step['title']}: {json.dumps(parameters, sort_keys=True)}")
-        print(f"pipeline: {json.dumps(definition.get('parameters', {}), sort_keys=True)}")
+        _print_parameters(step["title"], parameters, definition.get("parameters", {}))
         return dict(parameters)
 
     # Which step this notebook is
 
-    def _in_run(self) -> bool:
-        """The engine runs this notebook as a step (rather than `inputs` attaching it)."""
-        return bool(os.environ.get(step_environment.STEP_UUID)) and not os.environ.get(ATTACHED)
+    def _steps_of_notebook(self, api: ServerAPI) -> list[dict[str, Any]]:
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        session = os.environ.get(SESSION_NAME) or namespace.get("__session__")
+        notebook = notebook_path(api, session)
+        steps: list[dict[str, Any]] = api.orchest("GET", "steps", file=notebook)["steps"]
+        return steps
 
-    def _step(self, pipeline: str | None) -> dict[str, Any]:
-        notebook = os.environ.get("JPY_SESSION_NAME") or self.shell.user_ns.get("__session__")
-        if not notebook:
-            raise MagicError(
-                "This kernel does not know which notebook it belongs to: open the notebook "
-                "in JupyterLab and use the magic there."
-            )
-        steps = ServerAPI.from_environment().call("GET", "steps", file=notebook)["steps"]
-        pipeline = pipeline or self.chosen_pipeline
-        if pipeline is not None:
-            steps = [s for s in steps if s["pipeline_path"] == pipeline.strip("/")]
+    def _step(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The step this notebook is, in the pipeline (and step) asked for or chosen."""
+        steps = self._steps_of_notebook(ServerAPI.from_environment())
+        pipeline, step = args.pipeline, args.step
+        if pipeline is None and step is None and self.chosen is not None:
+            pipeline, step = self.chosen
+        matching = [
+            s
+            for s in steps
+            if (pipeline is None or s["pipeline_path"] == pipeline.strip("/"))
+            and (step is None or step in (s["step_uuid"], s["title"]))
+        ]
+        if len(matching) == 1:
+            return matching[0]
         if not steps:
-            where = f"the pipeline {pipeline}" if pipeline else "any pipeline"
-            raise MagicError(
-                f"This notebook is not a step of {where}: drag it into a pipeline in the "
-                "pipeline editor first."
+            raise UsageError(
+                "This notebook is not a step of any valid pipeline under the server's root: "
+                "add it to a pipeline (drag it from the file browser into the pipeline "
+                "editor), save the pipeline, then try again."
             )
-        if len(steps) > 1:
-            names = ", ".join(sorted({s["pipeline_path"] for s in steps}))
-            raise MagicError(
-                f"This notebook is a step of several pipelines ({names}): choose one with "
-                "`%orchest use <pipeline>` (or add `--pipeline <pipeline>`)."
-            )
-        return dict(steps[0])
+        if not matching:
+            asked = " ".join(filter(None, [pipeline, step]))
+            raise UsageError(f"This notebook is not the step {asked}. It is:\n{_step_list(steps)}")
+        raise UsageError(
+            "This notebook is a step of several pipelines (or several steps of one). Choose "
+            "one with `%orchest use PIPELINE [STEP]` (remembered by this kernel) or with "
+            f"`--pipeline PIPELINE [--step STEP]` on a command:\n{_step_list(matching)}"
+        )
 
     def _attach(self, step: dict[str, Any]) -> None:
-        """Make this kernel act as the step for the SDK, as a run would (outputs it writes go
-        where the step's outputs go, as in an Orchest interactive session)."""
+        """Make this kernel act as the step for the SDK, as a run would: `orchest.get_inputs`,
+        `get_step_param`, ... work, and outputs go where the step's go (as in an Orchest
+        interactive session). Paths are the ones this kernel sees (e.g. in a container)."""
+        paths = ContainerPaths.from_environment()
         os.environ.update(
             step_environment.step_environment(
-                project_dir=step["project_dir"],
+                project_dir=paths.to_kernel(step["project_dir"]),
                 pipeline_path=step["pipeline_in_project"],
                 pipeline_uuid=step["pipeline_uuid"],
                 step_uuid=step["step_uuid"],
                 run_id="interactive",
-                outputs_dir=step["outputs_dir"],
-                data_dir=step["data_dir"],
+                outputs_dir=paths.to_kernel(step["outputs_dir"]),
+                data_dir=paths.to_kernel(step["data_dir"]),
             )
         )
         os.environ.pop(step_environment.PARAMETERS_FILE, None)  # the file's own parameters
         os.environ[ATTACHED] = step["step_uuid"]
 
 
-def _assignments(assignments: list[str]) -> dict[str, Any]:
-    values = {}
-    for assignment in assignments:
-        key, equals, text = assignment.partition("=")
-        if not equals or not key:
-            raise MagicError(f"{assignment!r} is not KEY=VALUE (e.g. alpha=0.2 or name=abc).")
-        try:
-            values[key] = json.loads(text)
-        except ValueError:
-            values[key] = text  # a bare word is a string
-    return values
+def _follow(
+    api: ServerAPI, run: dict[str, Any], shown: Any, limit: float | None = None
+) -> dict[str, Any]:
+    """Poll the run until it finishes (or `limit` seconds pass), redrawing its table in place
+    when a state changes and every second while it runs."""
+    started = drawn = time.monotonic()
+    states = [s["state"] for s in run["steps"]]
+    while run["state"] not in FINISHED:
+        if limit is not None and time.monotonic() - started > limit:
+            break
+        time.sleep(POLL_SECONDS)
+        run = api.orchest("GET", f"runs/{run['id']}")
+        now_states = [s["state"] for s in run["steps"]]
+        if now_states != states or time.monotonic() - drawn >= REDRAW_SECONDS:
+            _update(shown, progress_table(run))
+            states, drawn = now_states, time.monotonic()
+    _update(shown, progress_table(run))
+    return run
 
 
-def _progress(run: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(title, state, note) of each step of the run."""
-    rows = []
-    for step in run["steps"]:
-        note = "from the cache" if step.get("cached") else step.get("message", "")
-        rows.append((step["title"], step["state"], note))
-    return rows
+def _show(table: Table, display_id: bool = False) -> Any:
+    """Show the table in the cell's output; with `display_id`, a handle to update it."""
+    return display(table, display_id=display_id)  # type: ignore[no-untyped-call]
 
 
-def _elapsed(run: dict[str, Any]) -> str:
-    from datetime import datetime
-
-    try:
-        started = datetime.fromisoformat(run["created_at"])
-        finished = datetime.fromisoformat(run["finished_at"])
-    except (TypeError, ValueError, KeyError):
-        return "an unknown time"
-    return f"{(finished - started).total_seconds():.1f} s"
+def _update(shown: Any, table: Table) -> None:
+    if shown is not None:  # None outside IPython's display machinery
+        shown.update(table)
 
 
-class _Display:
-    """A table of steps in the cell's output, replaced in place as it changes."""
-
-    def __init__(self) -> None:
-        self.handle: Any = None
-
-    def show(self, rows: list[tuple[str, str, str]]) -> None:
-        from html import escape
-
-        from IPython.display import display
-
-        text = "\n".join(f"{title:<30} {state:<9} {note}" for title, state, note in rows)
-        cells = "".join(
-            f"<tr><td>{escape(title)}</td><td>{escape(state)}</td><td>{escape(note)}</td></tr>"
-            for title, state, note in rows
-        )
-        table = _Table(text, f"<table><tr><th>step</th><th>state</th><th></th></tr>{cells}</table>")
-        if self.handle is None:
-            self.handle = display(table, display_id=True)  # type: ignore[no-untyped-call]
-        else:
-            self.handle.update(table)
+def _step_list(steps: list[dict[str, Any]]) -> str:
+    return "\n".join(f"  {s['pipeline_path']}  {s['title']}" for s in steps)
 
 
-class _Table:
-    """Text for plain frontends, HTML for notebooks."""
+def _print_parameters(title: str, step: dict[str, Any], pipeline: dict[str, Any]) -> None:
+    print(f"{title}: {json.dumps(step, sort_keys=True)}")
+    print(f"pipeline: {json.dumps(pipeline, sort_keys=True)}")
 
-    def __init__(self, text: str, html: str) -> None:
-        self.text, self.html = text, html
 
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_html_(self) -> str:
-        return self.html
+def _quoted(path: str) -> str:
+    return urllib.parse.quote(path)
 
 
 def load(shell: Any) -> None:
-    shell.register_magic_function(OrchestMagic(shell), magic_kind="line", magic_name="orchest")
+    shell.register_magics(OrchestMagics(shell))

@@ -37,6 +37,7 @@ def steps_running(
                     "pipeline_in_project": pipeline_file.relative_to(project_dir).as_posix(),
                     "step_uuid": step["uuid"],
                     "title": step["title"],
+                    "parents": list(step.get("incoming_connections", [])),
                     "parameters": step.get("parameters", {}),
                     "outputs_dir": interactive_outputs_dir(project_dir, definition["uuid"]),
                     "data_dir": str(data_dir or project_dir / "data"),

@@ -30,7 +30,7 @@ from ...engine.executors import LocalExecutor
 from ...engine.executors.forkserver import ForkUnavailable
 from ...engine.executors.kernels import Kernel, KernelKey
 from ...engine.model import StepReporter, StepResult, StepTask
-from ...sdk.magics import KERNEL_ARGUMENT
+from ...sdk.server_link import KERNEL_ARGUMENT
 from ..sdk_bundle import sdk_bundle
 from . import labels, layout
 from .containers import ContainerSpec, remove_containers

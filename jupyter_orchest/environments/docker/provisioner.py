@@ -20,7 +20,13 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from traitlets import Bool, Unicode
 
-from ...sdk.magics import KERNEL_ARGUMENT
+from ...sdk.server_link import (
+    CONTAINER_PATHS,
+    KERNEL_ARGUMENT,
+    SERVER_TOKEN,
+    SERVER_URL,
+    ContainerPaths,
+)
 from . import labels, layout
 from .containers import ContainerSpec, remove_containers
 from .engine import connect, inspect_image
@@ -162,10 +168,18 @@ class DockerKernelProvisioner(LocalProvisioner):
         project = layout.ProjectMounts(Path(self.project_dir), data_dir)
         paths = layout.PathMap(project.pairs())
         env: dict[str, str] = kwargs.get("env") or {}
-        # The kernelspec's own variables and the session's name; not the server's environment.
-        chosen = {
-            name: env[name] for name in [*self.kernel_spec.env, SESSION_VARIABLE] if name in env
-        }
+        # The kernelspec's own variables, the session's name and how `%orchest` reaches the
+        # server (the container shares the host's network, so its URL works unchanged); not
+        # the rest of the server's environment.
+        passed = [*self.kernel_spec.env, SESSION_VARIABLE, SERVER_URL, SERVER_TOKEN]
+        chosen = {name: env[name] for name in passed if name in env}
+        chosen[CONTAINER_PATHS] = ContainerPaths.encode(
+            [
+                (str(form), str(inside))
+                for host, inside in project.pairs()
+                for form in dict.fromkeys((host, host.resolve()))
+            ]
+        )
         cwd = kwargs.get("cwd")
         working_dir = (paths.path(Path(cwd)) if cwd else None) or layout.PROJECT_DIR
         assert self.parent is not None, "provisioners belong to a kernel manager"
