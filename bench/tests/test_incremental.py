@@ -32,21 +32,21 @@ def test_ploomber_gets_the_changed_value_in_its_pipeline(tmp_path) -> None:
 
 
 def test_each_phase_must_run_exactly_its_steps() -> None:
-    assert incremental.expected_runs("unchanged") == []
+    assert incremental.expected_runs("unchanged") == incremental.expected_runs("settled") == []
     assert incremental.expected_runs("param") == [f"step{n:02d}" for n in range(5, 11)]
     good = {
         phase: PhaseTiming(1.0, incremental.expected_runs(phase)) for phase in incremental.PHASES
     }
     rows = incremental.rows_for(incremental.SERVER, [good], "commit x", "2026-01-01")
-    assert [row.status for row in rows] == ["ok"] * 3
-    assert rows[2].note == "steps 5 to 10"
+    assert [row.status for row in rows] == ["ok"] * 4
+    assert rows[3].note == "steps 5 to 10"
     bad = dict(good, unchanged=PhaseTiming(1.0, ["step01"]))
     rows = incremental.rows_for(incremental.CLI, [bad], "commit x", "2026-01-01")
     assert rows[1].status == "failed" and rows[1].note == "expected none, ran step 1"
 
 
 def test_the_report_gives_the_rerun_as_a_share_of_the_first_run() -> None:
-    timings = {"first": 2.0, "unchanged": 0.1, "param": 1.0}
+    timings = {"first": 2.0, "unchanged": 0.1, "settled": 0.08, "param": 1.0}
     runs = [
         {phase: PhaseTiming(seconds, incremental.expected_runs(phase))}
         for phase, seconds in timings.items()
@@ -54,7 +54,7 @@ def test_the_report_gives_the_rerun_as_a_share_of_the_first_run() -> None:
     merged = {k: v for run in runs for k, v in run.items()}
     results = Results(rows=incremental.rows_for(incremental.SERVER, [merged], "c", "d"))
     text = incremental.render(results)
-    assert "| 2.00 s | 0.10 s | 1.00 s | 5.0 % | steps 5 to 10 |" in text
+    assert "| 2.00 s | 0.10 s | 0.08 s | 1.00 s | 5.0 %; 4.0 % | steps 5 to 10 |" in text
     assert statistics.median([0.1]) == 0.1
     readme = incremental.replace_section("# Bench\n", text)
     assert incremental.replace_section(readme, "new\n").count(incremental.START_MARKER) == 1
