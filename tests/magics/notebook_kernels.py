@@ -3,6 +3,7 @@ server's for a notebook), or by hand; cells run in them as a notebook runs them.
 
 import json
 import os
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,13 @@ GET_DATA = "6f0b7c1e-2a4d-4f7e-9b1a-1c2d3e4f5a60"
 CLEAN = "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 SUMMARIZE = "0c9b8a7d-6e5f-4d3c-8b2a-190817263544"
 REPLY_TIMEOUT = 180
+
+
+def clean_measurements() -> list[dict[str, Any]]:
+    """What the example's Get data and Clean steps compute, computed here independently."""
+    random.seed(42)
+    rows = [{"sensor": f"s{i % 4}", "value": round(random.gauss(20, 5), 2)} for i in range(200)]
+    return [row for row in rows if 5 <= row["value"] <= 35]
 
 
 @dataclass
@@ -103,21 +111,17 @@ class Kernels:
         return await self._ready(client), session
 
     async def start(
-        self, notebook: Path | None, argv: list[str] | None = None, **env: str
+        self, notebook: Path | None, spec: dict[str, Any] | None = None, **env: str
     ) -> Kernel:
         """A kernel started by hand with this process's environment (the server's), and
-        with `notebook` as the server would give it; `argv` replaces the kernelspec's."""
-        spec_manager = None
-        if argv is not None:
-            folder = self.tmp_path / "kernels" / f"custom{len(self.managers)}"
-            folder.mkdir(parents=True)
-            spec = {"argv": argv, "display_name": "custom", "language": "python"}
-            (folder / "kernel.json").write_text(json.dumps(spec))
-            spec_manager = KernelSpecManager(kernel_dirs=[str(folder.parent)])
-        manager = AsyncKernelManager(
-            kernel_name=f"custom{len(self.managers)}" if argv is not None else "python3",
-            **({"kernel_spec_manager": spec_manager} if spec_manager else {}),
-        )
+        with `notebook` as the server would give it; of the kernelspec `spec` if given."""
+        manager = AsyncKernelManager(kernel_name="python3")
+        if spec is not None:
+            name = f"custom{len(self.managers)}"
+            (self.tmp_path / "kernels" / name).mkdir(parents=True)
+            (self.tmp_path / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
+            kernelspecs = KernelSpecManager(kernel_dirs=[str(self.tmp_path / "kernels")])
+            manager = AsyncKernelManager(kernel_name=name, kernel_spec_manager=kernelspecs)
         kernel_env = {**os.environ, **env}
         if notebook is not None:
             kernel_env["JPY_SESSION_NAME"] = str(notebook)

@@ -2,20 +2,12 @@
 
 import asyncio
 import json
-import random
 from pathlib import Path
 from typing import Any
 
-from magics.notebook_kernels import CLEAN, PIPELINE, SUMMARIZE, Kernel, Kernels
+from magics.notebook_kernels import CLEAN, PIPELINE, SUMMARIZE, Kernel, Kernels, clean_measurements
 
 ApiCall = Any
-
-
-def clean_measurements() -> list[dict[str, Any]]:
-    """What the example's Get data and Clean steps compute, computed here independently."""
-    random.seed(42)
-    rows = [{"sensor": f"s{i % 4}", "value": round(random.gauss(20, 5), 2)} for i in range(200)]
-    return [row for row in rows if 5 <= row["value"] <= 35]
 
 
 async def test_load_inputs_run_the_step_see_states_and_set_parameters(
