@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import urllib.error
 
 SERVER_URL = "JUPYTER_ORCHEST_SERVER_URL"
 SERVER_TOKEN = "JUPYTER_ORCHEST_SERVER_TOKEN"
@@ -65,6 +65,11 @@ class ServerAPI:
     def call(self, method: str, path: str, body: Any = None, **query: str) -> Any:
         """The decoded reply (JSON or text) of a call to `path` under the server's URL;
         LinkError, with the server's own message when it gives one, for any failure."""
+        # Imported here: every environment's kernel loads this module as it starts.
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
         url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
         request = urllib.request.Request(
             url,

@@ -39,15 +39,21 @@ async def test_load_inputs_run_the_step_see_states_and_set_parameters(
     assert await kernel.value("__import__('orchest').get_inputs() == inputs") is True
     assert await kernel.value("__import__('orchest').get_pipeline_param('n_rows')") == 200
 
-    again = await kernel.run("%orchest run --incoming")
-    assert "(3 from the cache)" in again.stdout, again.stdout
-    assert all(line.rstrip().endswith("yes") for line in again.shown[-1].splitlines()[2:])
+    alone = await kernel.run("%orchest run")  # this step only: unchanged, so from the cache
+    assert [line.split()[0] for line in alone.shown[-1].splitlines()[2:]] == ["Summarize"]
+    assert "(1 from the cache)" in alone.stdout, alone.stdout
+    everything = await kernel.run("%orchest run --all")
+    assert "(1 computed, 3 from the cache)" in everything.stdout, everything.stdout
+    cached = {
+        line.split()[0]: line.endswith("yes") for line in everything.shown[-1].splitlines()[2:]
+    }
+    assert cached == {"Get": True, "Clean": True, "Summarize": True, "Report": False}
 
     status = await kernel.run("%orchest status")
     rows = {line.split("  ")[0]: line for line in status.shown[-1].splitlines()[2:]}
     assert list(rows) == ["Get data", "Clean", "Summarize (this notebook)", "Report"], rows
     assert "COMPUTED" in rows["Clean"] and "yes" in rows["Clean"]
-    assert "not run yet" in rows["Report"]
+    assert "COMPUTED" in rows["Report"] and "yes" not in rows["Report"]
     assert "<th>when</th>" in status.html[-1]
 
     await check_parameters(kernel, api)

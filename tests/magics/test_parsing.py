@@ -6,7 +6,13 @@ import pytest
 from IPython.core.error import UsageError
 
 from jupyter_orchest.sdk.magics import command_parser, parse_assignments
-from jupyter_orchest.sdk.run_tables import parents_first, progress_table, seconds, summary
+from jupyter_orchest.sdk.run_tables import (
+    parents_first,
+    progress_table,
+    seconds,
+    status_table,
+    summary,
+)
 from jupyter_orchest.sdk.server_link import ContainerPaths, LinkError
 
 
@@ -125,3 +131,42 @@ def test_steps_are_listed_after_their_parents() -> None:
     assert parents_first(steps) == ["a", "d", "b", "c"]
     cycle = {"x": {"incoming_connections": ["y"]}, "y": {"incoming_connections": ["x"]}}
     assert parents_first(cycle) == ["x", "y"]
+
+
+def test_the_status_of_each_step_from_the_latest_run_that_had_it() -> None:
+    steps = {
+        "b": {"title": "B", "incoming_connections": ["a"]},
+        "a": {"title": "A", "incoming_connections": []},
+        "c": {"title": "", "incoming_connections": ["b"]},
+    }
+    newest = {
+        "id": "r2",
+        "created_at": "2026-01-01T11:00:00+00:00",
+        "steps": [
+            {"uuid": "b", "state": "FAILURE", "started_at": "2026-01-01T11:00:00+00:00"},
+        ],
+    }
+    older = {
+        "id": "r1",
+        "created_at": "2026-01-01T10:00:00+00:00",
+        "steps": [
+            {
+                "uuid": "a",
+                "state": "COMPUTED",
+                "cached": True,
+                "finished_at": "2026-01-01T10:00:02+00:00",
+            },
+            {"uuid": "b", "state": "COMPUTED", "finished_at": "2026-01-01T10:00:03+00:00"},
+        ],
+    }
+    table = status_table("p.orchest", steps, [newest, older], this_step="b")
+    when = {row[0]: row for row in table.rows}
+    assert [row[0] for row in table.rows] == ["A", "B (this notebook)", "c"]
+    assert when["A"][1:3] == ("COMPUTED", "yes") and when["A"][4] == "r1"
+    assert (
+        when["B (this notebook)"][1:3] == ("FAILURE", "") and when["B (this notebook)"][4] == "r2"
+    )
+    assert when["c"] == ("c", "not run yet", "", "", "")
+    assert when["A"][3] == datetime(
+        2026, 1, 1, 10, 0, 2, tzinfo=timezone.utc
+    ).astimezone().strftime("%Y-%m-%d %H:%M:%S")
