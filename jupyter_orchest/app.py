@@ -116,9 +116,10 @@ class OrchestApp(ExtensionApp):
 
     ray_address = Unicode(
         "",
-        help="The address of a Ray cluster (as `ray.init` takes it: `auto`, "
-        "`ray://host:10001`, or `local` to start one in this process): steps then run as Ray "
-        "tasks there, in the workers' Python, instead of in their environments here.",
+        help="The address of a Ray cluster (as `ray.init` takes it: `auto`, `host:6379`, "
+        "`ray://host:10001`, or `local` to start one in this process): the steps of runs and "
+        "jobs then run as Ray tasks there, in the workers' Python, instead of in their "
+        "environments here (a run may still ask for `local`). Empty: Ray is not used.",
     ).tag(config=True)
 
     cache_dir = Unicode(
@@ -144,13 +145,15 @@ class OrchestApp(ExtensionApp):
         events = EventHub()
         store = RunStore(self.database_url)
         self.builds = self._builds(root_dir, store, events)
-        executor: StepExecutor = (
-            RayExecutor(self.ray_address)
-            if self.ray_address
-            else EnvironmentExecutor(self.builds)
+        local: StepExecutor = (
+            EnvironmentExecutor(self.builds)
             if self.builds.backends.enabled
             else LocalExecutor(grace_period=self.kernel_grace_period)
         )
+        executors = {"local": local}
+        if self.ray_address:
+            executors["ray"] = RayExecutor(self.ray_address)
+        executor = executors.get("ray", local)
         data_dir = Path(self.data_dir).expanduser().resolve() if self.data_dir else None
         cache_dir = Path(self.cache_dir).expanduser().resolve()
         cache = StepCache(cache_dir, self.cache_max_bytes) if self.cache_max_bytes > 0 else None
@@ -165,6 +168,7 @@ class OrchestApp(ExtensionApp):
             observer=events,
             caching=caching,
             provenance=provenance,
+            executors=executors,
         )
         self.jobs = JobService(
             pipelines,

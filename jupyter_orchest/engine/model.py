@@ -1,5 +1,6 @@
 """What the engine, its executors and its observers say to each other."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -49,13 +50,32 @@ class StepResources:
 
     @classmethod
     def from_definition(cls, step: Mapping[str, object]) -> "StepResources":
+        """From a valid step definition (see the schema): `memory` in bytes or as "2 GiB"."""
         given = step.get("resources")
         given = given if isinstance(given, Mapping) else {}
         return cls(
             cpus=float(given.get("cpus", 1.0)),
             gpus=float(given.get("gpus", 0.0)),
-            memory=int(given.get("memory", 0)),
+            memory=size_in_bytes(given.get("memory", 0)),
         )
+
+
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(B|[KMGT]i?B)?")
+_UNITS = {"B": 1} | {
+    f"{prefix}{infix}B": base ** (power + 1)
+    for power, prefix in enumerate("KMGT")
+    for infix, base in (("", 1000), ("i", 1024))
+}
+
+
+def size_in_bytes(size: object) -> int:
+    """Bytes from a whole number of bytes or a size such as "512 MB" or "2 GiB"."""
+    if isinstance(size, int | float):
+        return int(size)
+    match = _SIZE.fullmatch(str(size).strip())
+    if match is None:
+        raise ValueError(f"{size!r} is not a size such as 2147483648, '512 MB' or '2 GiB'")
+    return int(float(match[1]) * _UNITS[match[2] or "B"])
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ class RunCollectionHandler(RunsResource):
             raise BadRequest("Name the pipeline file to run as `pipeline`.")
         if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
             raise BadRequest("`steps` must be a list of step uuids.")
+        executor = body.get("executor")
+        if executor is not None and not isinstance(executor, str):
+            raise BadRequest('`executor` must be "local" or "ray".')
         run = self.runs.start(
             pipeline,
             run_type=str(body.get("type", "all")),
@@ -33,6 +36,7 @@ class RunCollectionHandler(RunsResource):
             parameters=body.get("parameters"),
             fail_fast=bool(body.get("fail_fast", False)),
             force=bool(body.get("force", False)),
+            executor=executor,
         )
         self.set_status(201)
         self.finish(run)

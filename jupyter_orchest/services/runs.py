@@ -126,14 +126,17 @@ class RunService:
         observer: RunObserver | None = None,
         caching: Caching | None = None,
         provenance: ProvenanceStore | None = None,
+        executors: Mapping[str, StepExecutor] | None = None,
     ) -> None:
+        """`executors`: those a run may ask for by name (`local`, `ray`) instead of `executor`."""
         self.pipelines, self.store, self.executor = pipelines, store, executor
+        self.executors = dict(executors or {})
         self.caching, self.provenance = caching, provenance
         self.parallelism = parallelism
         self.data_dir = data_dir
         self.observer = observer or NoOpObserver()
         self._active: dict[str, ActiveRun] = {}  # by pipeline uuid
-        self._executor_started: asyncio.Task[None] | None = None
+        self._executors_started: dict[int, asyncio.Task[None]] = {}  # by id(executor)
         aborted = store.abort_unfinished(RESTART_REASON)
         if aborted:
             log.warning("Marked %d runs interrupted by a server stop as aborted", len(aborted))
@@ -146,9 +149,12 @@ class RunService:
         parameters: object = None,
         fail_fast: bool = False,
         force: bool = False,
+        executor: str | None = None,
     ) -> dict[str, Any]:
         """Start a run; `force` recomputes the selected steps (all of them for a full run)
-        rather than restoring them from the cache."""
+        rather than restoring them from the cache; `executor` names one of `executors`
+        (None: the server's own)."""
+        chosen = self._executor_named(executor)
         pipeline, definition = self.pipelines.read_valid(pipeline_path)
         try:
             kind = RunType(run_type)
@@ -192,7 +198,7 @@ class RunService:
             definition=definition,
             plan=plan,
             layout=layout,
-            executor=self.executor,
+            executor=chosen,
             observer=ObserverGroup([self.store, self.observer]),
             parallelism=parallelism_for(definition, self.parallelism),
             overrides=overrides,
@@ -200,7 +206,7 @@ class RunService:
             caching=self.caching,
             force=force,
         )
-        task = asyncio.ensure_future(self._execute(runner))
+        task = asyncio.ensure_future(self._execute(runner, chosen))
         self._active[definition["uuid"]] = ActiveRun(runner, task)
         task.add_done_callback(lambda _: self._active.pop(definition["uuid"], None))
         return run_to_json(record)  # as added: nothing has run, nothing is to be read back
@@ -243,13 +249,26 @@ class RunService:
         for active in list(self._active.values()):
             active.runner.cancel()
         await asyncio.gather(*(a.task for a in self._active.values()), return_exceptions=True)
-        await self.executor.shutdown()
+        for executor in {id(e): e for e in (self.executor, *self.executors.values())}.values():
+            await executor.shutdown()
 
-    async def _execute(self, runner: PipelineRunner) -> RunState:
+    def _executor_named(self, name: str | None) -> StepExecutor:
+        if name is None:
+            return self.executor
+        if name not in self.executors:
+            if name == "ray":
+                raise BadRequest(
+                    "This server has no Ray cluster to run on: start it with "
+                    "`--OrchestApp.ray_address=ADDRESS` (e.g. `auto`) to run pipelines on Ray."
+                )
+            raise BadRequest(f'`executor` must be "local" or "ray", got {name!r}.')
+        return self.executors[name]
+
+    async def _execute(self, runner: PipelineRunner, executor: StepExecutor) -> RunState:
         try:
-            if self._executor_started is None:
-                self._executor_started = asyncio.ensure_future(self.executor.start())
-            await self._executor_started
+            if id(executor) not in self._executors_started:
+                self._executors_started[id(executor)] = asyncio.ensure_future(executor.start())
+            await self._executors_started[id(executor)]
             return await runner.run()
         except Exception as error:
             log.exception("Run %s failed in the engine", runner.run_id)

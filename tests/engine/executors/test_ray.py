@@ -1,20 +1,26 @@
-"""Steps as tasks on a real local Ray instance (2 CPUs), started once for these tests."""
+"""Steps as tasks on a real local Ray instance (2 CPUs), started once for these tests; the
+CLI (in its own process) and a server reach it as a cluster."""
 
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+import ray
 
-from jupyter_orchest.cli import main
+from jupyter_orchest.engine.executors import LocalExecutor
 from jupyter_orchest.engine.executors.ray import RayExecutor
-from jupyter_orchest.engine.model import StepResources, StepTask
-from support import EXAMPLE_PROJECT
+from jupyter_orchest.engine.model import StepResources, StepResult, StepTask
+from support import EXAMPLE_PROJECT, FINISHED_RUN_STATES
 
-ray = pytest.importorskip("ray")
+JUPYTER = Path(sys.executable).parent / "jupyter"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -29,8 +35,31 @@ def ray_instance() -> Iterator[None]:
     ray.shutdown()
 
 
-def task_for(tmp_path: Path, name: str, source: str, **fields: Any) -> StepTask:
-    file = tmp_path / name
+@pytest.fixture(autouse=True)
+def no_stray_processes(kit: Any, request: pytest.FixtureRequest) -> Iterator[None]:
+    """As for the other executors, but Ray's own processes (workers, actors, its daemons)
+    come and go as Ray decides: every other process a test started ends. Not checked for a
+    server's test: its server stops only after this fixture's end."""
+    before = set(kit.descendants())
+    yield
+    if "jp_serverapp" in request.fixturenames:
+        return
+    started = [pid for pid in kit.descendants() if pid not in before and not _is_rays(pid)]
+    stray = asyncio.run(kit.wait_gone(started))
+    assert not stray, [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in stray]
+
+
+def _is_rays(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return True  # gone
+    return command.startswith("ray::") or f"{os.sep}ray{os.sep}" in command
+
+
+def task_for(folder: Path, name: str, source: str, **fields: Any) -> StepTask:
+    folder.mkdir(exist_ok=True)
+    file = folder / name
     if name.endswith(".ipynb"):
         notebook = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
         notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3"}}
@@ -38,118 +67,181 @@ def task_for(tmp_path: Path, name: str, source: str, **fields: Any) -> StepTask:
         file.write_text(nbformat.writes(notebook))  # type: ignore[no-untyped-call]
     else:
         file.write_text(source)
-    return StepTask(
-        "run-1", "step", "Step", file, None, project_dir=tmp_path, data_dir=tmp_path, **fields
+    fields = {"project_dir": folder, "data_dir": folder, **fields}
+    return StepTask("run-1", "step", "Step", file, None, **fields)
+
+
+async def run(task: StepTask, recorder: Any) -> tuple[StepResult, str]:
+    """The step's result and its log (both streams, in the order they came)."""
+    result = await RayExecutor("auto").run_step(task, recorder)
+    return result, "".join(text for _, _, text in recorder.lines)
+
+
+def free_cpus() -> float:
+    return float(ray.available_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
+
+
+def orchest_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(JUPYTER), "orchest", "run", *args], capture_output=True, text=True, timeout=300
     )
 
 
-async def run(task: StepTask, kit: Any) -> tuple[Any, str]:
-    recorder = kit.Recorder()
-    result = await RayExecutor("auto").run_step(task, recorder)
-    return result, recorder.text("stdout") + recorder.text("stderr")
-
-
-def test_the_example_pipeline_runs_on_ray(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+def test_the_cli_runs_the_example_pipeline_on_a_ray_cluster(tmp_path: Path) -> None:
     project = Path(shutil.copytree(EXAMPLE_PROJECT, tmp_path / "quickstart"))
-    code = main(["run", str(project / "quickstart.orchest"), "--ray", "auto"])
-    printed = capsys.readouterr().out
-    assert code == 0, printed
+    done = orchest_run(str(project / "quickstart.orchest"), "--ray", "auto")
+    assert done.returncode == 0, done.stdout + done.stderr
     for title in ("Get data", "Clean", "Summarize", "Report"):
-        assert f"COMPUTED  {title}" in printed
-    summary = nbformat.read(project / "summarize.ipynb", as_version=4)
+        assert f"COMPUTED  {title}" in done.stdout
+    summary = nbformat.read(project / "summarize.ipynb", as_version=4)  # type: ignore[no-untyped-call]
     outputs = [out for cell in summary.cells for out in cell.get("outputs", [])]
-    assert any("s0" in str(out) for out in outputs)  # written back from the worker
+    assert any("s0" in str(out) for out in outputs)  # written back by the worker
+    logs_dir = Path(done.stdout.split("Logs: ")[1].strip())
+    logs = "".join(log.read_text() for log in logs_dir.glob("*.log"))
+    assert "quickstart pipeline finished at" in logs  # printed on the worker
+    assert "the step's environment is not used" in logs  # its steps name one
 
 
-async def test_steps_run_in_ray_workers(tmp_path: Path, kit: Any) -> None:
-    source = "import os\nprint('worker', os.environ.get('RAY_JOB_ID') is not None)"
-    result, log = await run(task_for(tmp_path, "where.py", source), kit)
+def test_an_unreachable_cluster_fails_the_run_with_a_clear_message(tmp_path: Path) -> None:
+    project = Path(shutil.copytree(EXAMPLE_PROJECT, tmp_path / "quickstart"))
+    done = orchest_run(str(project / "quickstart.orchest"), "--ray", "127.0.0.1:1")
+    assert done.returncode == 1
+    assert "Cannot connect to the Ray cluster at '127.0.0.1:1'" in done.stdout
+    assert "Is the cluster running" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+async def test_steps_run_in_ray_workers_and_print_as_they_run(tmp_path: Path, kit: Any) -> None:
+    source = (
+        "import os, time\nfrom pathlib import Path\n"
+        "print('in a worker:', 'RAY_JOB_ID' in os.environ, flush=True)\n"
+        "for _ in range(1200):\n    if Path('go').exists(): break\n    time.sleep(0.05)\n"
+        "print('went on')"
+    )
+    recorder = kit.Recorder()
+    running = asyncio.ensure_future(run(task_for(tmp_path, "live.py", source), recorder))
+    await recorder.wait_for("in a worker: True")  # while the step still waits for `go`
+    (tmp_path / "go").touch()
+    result, log = await running
     assert result.succeeded, log
-    assert "worker True" in log
+    assert log.endswith("went on\n")
 
 
 @pytest.mark.parametrize("name", ["fails.ipynb", "fails.py"])
 async def test_a_failing_steps_output_reaches_the_log(name: str, tmp_path: Path, kit: Any) -> None:
     source = "print('computed half of it')\nraise ValueError('the input is empty')"
-    result, log = await run(task_for(tmp_path, name, source), kit)
+    result, log = await run(task_for(tmp_path, name, source), kit.Recorder())
     assert not result.succeeded
     assert "computed half of it" in log
     assert "the input is empty" in log + result.message
+    if name.endswith(".ipynb"):  # the outputs are written back, as locally
+        cell = kit.read_notebook(tmp_path / name)["cells"][0]
+        assert "computed half of it" in kit.stdout_of(cell)
 
 
 async def test_a_failed_attempt_is_retried_as_the_step_says(tmp_path: Path, kit: Any) -> None:
     source = (
         "from pathlib import Path\nmarker = Path('tried')\n"
-        "if not marker.exists():\n    marker.write_text('1')\n    raise SystemExit('first try')\n"
+        "if not marker.exists():\n    marker.write_text('1')\n"
+        "    raise SystemExit('first try failed')\n"
         "print('second try worked')"
     )
-    no_retry = task_for(_folder(tmp_path, "a"), "flaky.py", source)
-    result, _ = await run(no_retry, kit)
+    result, log = await run(task_for(tmp_path / "once", "flaky.py", source), kit.Recorder())
     assert not result.succeeded
-    retried = task_for(_folder(tmp_path, "b"), "flaky.py", source, retries=1)
-    result, log = await run(retried, kit)
+    assert "first try failed" in log and "[attempt" not in log
+    retried = task_for(tmp_path / "retried", "flaky.py", source, retries=1)
+    result, log = await run(retried, kit.Recorder())
     assert result.succeeded, log
-    assert "second try worked" in log
+    order = ["[attempt 1 of 2]", "first try failed", "[attempt 2 of 2]", "second try worked"]
+    positions = [log.find(text) for text in order]
+    assert -1 not in positions and positions == sorted(positions), log
 
 
-async def test_resources_go_to_ray_and_impossible_ones_fail_at_once(
+@pytest.mark.parametrize("retries", [0, 1])
+async def test_a_step_whose_worker_dies(retries: int, tmp_path: Path, kit: Any) -> None:
+    # The script kills the Ray worker running it (its parent), once the test has seen its
+    # line in the log; on a second attempt it does not.
+    source = (
+        "import os, signal, time\nfrom pathlib import Path\n"
+        "if Path('died').exists():\n    print('second attempt'); raise SystemExit(0)\n"
+        "print('before the worker died', flush=True)\n"
+        "for _ in range(1200):\n    if Path('die').exists(): break\n    time.sleep(0.05)\n"
+        "Path('died').touch()\nos.kill(os.getppid(), signal.SIGKILL)"
+    )
+    recorder = kit.Recorder()
+    task = task_for(tmp_path, "dies.py", source, retries=retries)
+    running = asyncio.ensure_future(run(task, recorder))
+    await recorder.wait_for("before the worker died")
+    (tmp_path / "die").touch()
+    result, log = await running
+    assert "before the worker died" in log
+    if retries:
+        assert result.succeeded, log
+        assert "[attempt 2 of 2]" in log and "second attempt" in log
+    else:
+        assert not result.succeeded
+        assert result.message.startswith("The step's Ray worker failed:"), result.message
+
+
+async def test_resources_reach_ray_and_impossible_ones_fail_at_once(
     tmp_path: Path, kit: Any
 ) -> None:
-    source = "import os\nprint('cpus', os.environ.get('OMP_NUM_THREADS'))"
+    source = "import os\nprint('threads', os.environ.get('OMP_NUM_THREADS'))"
     both = task_for(tmp_path, "both.py", source, resources=StepResources(cpus=2))
-    result, log = await run(both, kit)
+    result, log = await run(both, kit.Recorder())
     assert result.succeeded, log
-    assert "cpus 2" in log  # Ray sets the thread count from the task's CPUs
-    three = task_for(tmp_path, "three.py", source, resources=StepResources(cpus=3))
-    result, _ = await run(three, kit)
-    assert not result.succeeded
-    assert "asks for 3 CPU but the whole Ray cluster has 2" in result.message
+    assert "threads 2" in log  # Ray sets a task's thread count from its CPUs
+    impossible = {
+        "3 CPU but the whole Ray cluster has 2": StepResources(cpus=3),
+        "1 GPU but the whole Ray cluster has 0": StepResources(gpus=1),
+        "bytes of memory but the whole Ray cluster has": StepResources(memory=2**50),
+    }
+    for message, resources in impossible.items():
+        big = task_for(tmp_path, "big.py", source, resources=resources)
+        result, _ = await run(big, kit.Recorder())
+        assert not result.succeeded
+        assert message in result.message and "lower the step's `resources`" in result.message
 
 
 async def test_a_step_whose_folders_the_workers_cannot_see_says_so(
     tmp_path: Path, kit: Any
 ) -> None:
-    task = task_for(tmp_path, "step.py", "print(1)")
-    elsewhere = StepTask(
-        task.run_id,
-        task.step_uuid,
-        task.title,
-        task.file,
-        None,
-        project_dir=tmp_path / "not-shared",
-        data_dir=tmp_path,
-    )
-    result, _ = await run(elsewhere, kit)
+    task = task_for(tmp_path, "step.py", "print(1)", project_dir=tmp_path / "not-shared")
+    result, _ = await run(task, kit.Recorder())
     assert not result.succeeded
+    assert "not-shared cannot be found on the Ray worker" in result.message
     assert "reachable at the same paths from every worker" in result.message
 
 
-async def test_cancelling_a_step_stops_its_process(tmp_path: Path, kit: Any) -> None:
-    source = "import os, time\nopen('pid', 'w').write(str(os.getpid()))\ntime.sleep(120)"
-    task = task_for(tmp_path, "slow.py", source)
-    running = asyncio.ensure_future(run(task, kit))
-    for _ in range(300):
-        if (tmp_path / "pid").is_file() and (tmp_path / "pid").read_text():
-            break
-        await asyncio.sleep(0.1)
-    pid = int((tmp_path / "pid").read_text())
+async def test_cancelling_a_step_stops_its_process_and_frees_the_cluster(
+    tmp_path: Path, kit: Any
+) -> None:
+    source = "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(300)"
+    recorder = kit.Recorder()
+    running = asyncio.ensure_future(run(task_for(tmp_path, "slow.py", source), recorder))
+    deadline = time.monotonic() + 60
+    while not recorder.text("stdout").strip():
+        assert time.monotonic() < deadline, "the step never started"
+        await asyncio.sleep(0.05)
+    pid = int(recorder.text("stdout"))
+    assert free_cpus() == 1  # the step holds one of the two
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
-    for _ in range(100):
-        if not kit.is_running(pid):
-            break
+    assert await kit.wait_gone([pid]) == []
+    deadline = time.monotonic() + 30
+    while free_cpus() != 2:  # no task holds a CPU any more
+        assert time.monotonic() < deadline, free_cpus()
         await asyncio.sleep(0.1)
-    assert not kit.is_running(pid)
 
 
-def _folder(parent: Path, name: str) -> Path:
-    folder = parent / name
-    folder.mkdir(exist_ok=True)
-    return folder
+async def test_the_workers_software_is_the_steps_identity(tmp_path: Path) -> None:
+    task = task_for(tmp_path, "step.py", "")
+    on_ray = await RayExecutor("auto").environment_identity(task)
+    # The workers run on this machine, with this Python: the same software as locally.
+    assert on_ray == await LocalExecutor(pool_size=0).environment_identity(task)
+    notebook = task_for(tmp_path, "step.ipynb", "")
+    assert await RayExecutor("auto").environment_identity(notebook) not in ("", on_ray)
 
 
 @pytest.fixture
@@ -164,14 +256,21 @@ async def test_a_server_with_a_ray_address_runs_its_pipelines_there(
     api: Any, jp_root_dir: Path
 ) -> None:
     shutil.copytree(EXAMPLE_PROJECT, jp_root_dir / "quickstart")
-    code, run = await api("POST", "runs", body={"pipeline": "quickstart/quickstart.orchest"})
-    assert code == 201, run
-    while run["state"] not in ("SUCCESS", "FAILURE", "ABORTED"):
-        await asyncio.sleep(0.2)
-        code, run = await api("GET", "runs", run["id"])
-    assert run["state"] == "SUCCESS", [(s["title"], s["message"]) for s in run["steps"]]
-    report = next(s for s in run["steps"] if s["title"] == "Report")
-    code, log = await api("GET", "runs", run["id"], "steps", report["uuid"], "log")
-    assert "quickstart pipeline finished at" in log  # printed on the worker
-    code, provenance = await api("GET", "runs", run["id"], "steps", report["uuid"], "provenance")
-    assert provenance["executor"] == "RayExecutor"
+    pipeline = "quickstart/quickstart.orchest"
+    for executor, expected in ((None, "RayExecutor"), ("local", "LocalExecutor")):
+        body = {"pipeline": pipeline, "force": True}
+        if executor is not None:
+            body["executor"] = executor
+        code, run = await api("POST", "runs", body=body)
+        assert code == 201, run
+        while run["state"] not in FINISHED_RUN_STATES:
+            await asyncio.sleep(0.2)
+            code, run = await api("GET", "runs", run["id"])
+        assert run["state"] == "SUCCESS", [(s["title"], s["message"]) for s in run["steps"]]
+        report = next(s for s in run["steps"] if s["title"] == "Report")
+        code, log = await api("GET", "runs", run["id"], "steps", report["uuid"], "log")
+        assert "quickstart pipeline finished at" in log
+        code, provenance = await api(
+            "GET", "runs", run["id"], "steps", report["uuid"], "provenance"
+        )
+        assert provenance["executor"] == expected

@@ -1,0 +1,106 @@
+"""Steps as Ray tasks on a local Ray instance, beside the local executor.
+
+    python bench/ray_overhead.py [--repeat N] [--length N] [--cpus N] [--no-write]
+
+Starts a local Ray instance in this process (`ray.init` with `--cpus` CPUs, no dashboard),
+then runs a chain of trivial notebooks and a chain of trivial scripts through the local
+executor and through the Ray executor, cold and warm (see harness/overhead.py), going round
+the executors. Writes bench/ray_results.json and a section of bench/README.md.
+"""
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from docker_overhead import DEFAULT_CACHE, Row, measure_cold, measure_warm
+from harness import report, workloads
+from harness.overhead import ExecutorFactory
+
+from jupyter_orchest.engine.executors import LocalExecutor
+from jupyter_orchest.engine.executors.ray import RayExecutor
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "ray_results.json"
+START = "<!-- bench:ray:start -->"
+END = "<!-- bench:ray:end -->"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per row")
+    parser.add_argument("--length", type=int, default=10, help="steps in each chain")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the Ray instance")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("JUPYTER_ORCHEST_BENCH_CACHE", DEFAULT_CACHE)) / "ray",
+        help="folder for the runs",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print the results only")
+    return parser.parse_args(argv)
+
+
+async def measure(args: argparse.Namespace) -> list[Row]:
+    factories: dict[str, ExecutorFactory] = {
+        "local": LocalExecutor,
+        "ray": lambda: RayExecutor("auto"),  # this process's Ray instance
+    }
+    rows: list[Row] = []
+    for workload in (workloads.chain(args.length), workloads.script_chain(args.length)):
+        rows += await measure_cold(workload, factories, args.cache, args.repeat)
+        rows += await measure_warm(workload, factories, args.cache, args.repeat)
+    return rows
+
+
+def render(rows: list[Row], machine: str, measured: str) -> str:
+    """A Markdown table: per workload and mode, both executors' medians and what Ray adds."""
+    lines = [
+        f"Measured on {machine}, {measured}; medians of {len(rows[0].seconds)} runs each.",
+        "",
+        "| workload | executor started | local | ray | ray / local | local per step "
+        "| ray per step | ray adds per step |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    by_key = {(row.workload, row.mode, row.backend): row for row in rows}
+    for workload, mode in dict.fromkeys((row.workload, row.mode) for row in rows):
+        local, ray = by_key[(workload, mode, "local")], by_key[(workload, mode, "ray")]
+        steps = local.steps
+        lines.append(
+            f"| {workload} ({steps} steps) | {mode} | {local.median:.2f} s | "
+            f"{ray.median:.2f} s | {ray.median / local.median:.1f}x | "
+            f"{local.median / steps:.2f} s | {ray.median / steps:.2f} s | "
+            f"{(ray.median - local.median) / steps:.2f} s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    import ray
+
+    ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+    try:
+        rows = asyncio.run(measure(args))
+    finally:
+        ray.shutdown()
+    machine = report.describe_machine()
+    measured = datetime.date.today().isoformat()
+    table = render(rows, machine, measured)
+    print("\n" + table)
+    if not args.no_write:
+        data = {"machine": machine, "measured": measured, "rows": [asdict(r) for r in rows]}
+        RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+        readme = BENCH_DIR / "README.md"
+        readme.write_text(report.replace_section(readme.read_text(), table, START, END))
+        print(f"wrote {RESULTS.name} and README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
