@@ -217,7 +217,8 @@ async def _connect(address: str) -> _Connection:
     with _connecting_lock:
         if _connecting is None or _failed_or_gone(_connecting):
             _connecting = concurrent.futures.Future()
-            # A thread of its own, not one of asyncio's: ray.init may hang past the timeout.
+            # A thread of its own, not one of asyncio's: ray.init may hang past the timeout,
+            # and the thread must outlive it (see _connect_in_thread).
             threading.Thread(
                 target=_connect_in_thread, args=(address, _connecting), daemon=True
             ).start()
@@ -249,6 +250,10 @@ def _connect_in_thread(address: str, connecting: concurrent.futures.Future[_Conn
         connecting.set_result(_make_connection(address))
     except Exception as error:
         connecting.set_exception(error)
+        return
+    # The processes of a local instance started here get SIGKILL when the thread that started
+    # them ends (Ray gives them Linux's parent-death signal, which follows the thread).
+    threading.Event().wait()
 
 
 def _make_connection(address: str) -> _Connection:
