@@ -227,7 +227,7 @@ async def _connect(address: str) -> _Connection:
         return await asyncio.wait_for(
             asyncio.shield(asyncio.wrap_future(connecting)), CONNECT_TIMEOUT
         )
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not yet the built-in TimeoutError in Python 3.10
         raise RayUnavailable(
             f"The Ray cluster at {address!r} did not answer in {CONNECT_TIMEOUT:.0f} s."
         ) from None
