@@ -31,6 +31,7 @@ from .services.kernel_link import give_kernels_the_server
 from .services.pipelines import PipelineService
 from .services.provenance import ProvenanceService
 from .services.runs import RunService
+from .sessions import SessionService
 from .store import BuildStore, RunStore
 from .store.database import default_database_url
 from .store.provenance import ProvenanceStore
@@ -159,6 +160,13 @@ class OrchestApp(ExtensionApp):
         cache = StepCache(cache_dir, self.cache_max_bytes) if self.cache_max_bytes > 0 else None
         provenance = ProvenanceStore(store)
         caching = Caching(cache, provenance)
+        self.sessions = SessionService(
+            pipelines,
+            self.builds,
+            events,
+            data_dir=data_dir,
+            grace_period=self.kernel_grace_period,
+        )
         self.runs = RunService(
             pipelines,
             store,
@@ -169,7 +177,9 @@ class OrchestApp(ExtensionApp):
             caching=caching,
             provenance=provenance,
             executors=executors,
+            sessions=self.sessions,
         )
+        self.sessions.on_stop(self.runs.cancel_pipeline_run)
         self.jobs = JobService(
             pipelines,
             store,
@@ -191,6 +201,7 @@ class OrchestApp(ExtensionApp):
             orchest_jobs=self.jobs,
             orchest_environments=EnvironmentService(pipelines, self.builds),
             orchest_events=events,
+            orchest_sessions=self.sessions,
             orchest_provenance=ProvenanceService(provenance, cache),
         )
 
@@ -234,5 +245,6 @@ class OrchestApp(ExtensionApp):
         if self._scheduler is not None:
             self._scheduler.cancel()
         await self.jobs.shutdown()
+        await self.sessions.shutdown()  # each cancels its pipeline's run first
         await self.runs.shutdown()
         await self.builds.shutdown()

@@ -9,9 +9,10 @@ It lives in :mod:`jupyter_orchest.sdk`; this package only gives it Orchest's mod
 """
 
 from jupyter_orchest import __version__
-from orchest import error, parameters, transfer, utils
+from orchest import error, parameters, services, transfer, utils
 from orchest.config import Config
 from orchest.parameters import get_pipeline_param, get_step_param
+from orchest.services import get_service, get_services
 from orchest.transfer import get_inputs, output
 
 __all__ = [
@@ -20,9 +21,12 @@ __all__ = [
     "error",
     "get_inputs",
     "get_pipeline_param",
+    "get_service",
+    "get_services",
     "get_step_param",
     "output",
     "parameters",
+    "services",
     "transfer",
     "utils",
 ]

@@ -11,6 +11,8 @@ from jupyter_orchest.sdk.errors import (
     OutputNotFoundError,
     PipelineDefinitionNotFoundError,
     SerializationError,
+    ServiceNotFound,
+    SessionNotFound,
     StepUUIDResolveError,
 )
 
@@ -25,5 +27,7 @@ __all__ = [
     "OutputNotFoundError",
     "PipelineDefinitionNotFoundError",
     "SerializationError",
+    "ServiceNotFound",
+    "SessionNotFound",
     "StepUUIDResolveError",
 ]

@@ -136,6 +136,11 @@ class Builds:
         """Have `forget` called before what a build made is removed (to stop its kernels)."""
         self._forget.append(forget)
 
+    def off_removal(self, forget: Callable[[BuiltEnvironment], Awaitable[None]]) -> None:
+        """Stop calling `forget` (its executor shut down)."""
+        if forget in self._forget:
+            self._forget.remove(forget)
+
     def image_for(self, environment: Environment) -> str:
         images = self.backends.settings.base_images
         return images.get(environment.base_image, environment.base_image)

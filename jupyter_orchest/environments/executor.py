@@ -11,11 +11,12 @@ shut down when a newer build of its environment takes over or when this one shut
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Awaitable
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.executors import LocalExecutor
 from ..engine.model import StepExecutor, StepReporter, StepResult, StepTask
 from .builds import Builds, EnvironmentUnavailable, Ready
 from .model import BuiltEnvironment
@@ -46,10 +47,14 @@ class _Slot:
 
 
 class EnvironmentExecutor:
-    """See the module's docs."""
+    """See the module's docs. `executor_for` makes a build's executor (by default, as its
+    backend makes them; an interactive session's puts its containers on its network)."""
 
-    def __init__(self, builds: Builds) -> None:
+    def __init__(
+        self, builds: Builds, executor_for: Callable[[Ready], StepExecutor] | None = None
+    ) -> None:
         self.builds = builds
+        self._executor_for = executor_for or _backend_executor
         self._slots: dict[BuildKey, _Slot] = {}
         self._forwarding: set[asyncio.Task[None]] = set()
         """Expectations waiting for their build to be found: cancelled at shutdown."""
@@ -122,7 +127,16 @@ class EnvironmentExecutor:
                 if slot.retired and not slot.steps:
                     self._in_background(slot.executor.shutdown(), self._retiring)
 
+    def warm_kernels(self) -> Counter[str]:
+        """Kernels started ahead of need and ready, by environment uuid."""
+        kernels: Counter[str] = Counter()
+        for key, slot in self._slots.items():
+            if isinstance(slot.executor, LocalExecutor):
+                kernels[key[2]] += slot.executor.warm_kernels()
+        return kernels
+
     async def shutdown(self) -> None:
+        self.builds.off_removal(self._forget)
         for task in self._forwarding:
             task.cancel()
         await asyncio.gather(*self._forwarding, return_exceptions=True)
@@ -148,7 +162,7 @@ class EnvironmentExecutor:
         key = _build_key(ready.built)
         slot = self._slots.get(key)
         if slot is None:
-            executor = ready.backend.executor(ready.built)
+            executor = self._executor_for(ready)
             slot = _Slot(executor, asyncio.ensure_future(executor.start()))
             self._slots[key] = slot
             for other_key, other in list(self._slots.items()):
@@ -175,6 +189,10 @@ class EnvironmentExecutor:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         task.add_done_callback(_log_failure)
+
+
+def _backend_executor(ready: Ready) -> StepExecutor:
+    return ready.backend.executor(ready.built)
 
 
 def _environments_project(task: StepTask) -> Path | None:

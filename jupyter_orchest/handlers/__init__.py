@@ -24,6 +24,7 @@ from .jobs import (
 from .pipelines import PipelineCollectionHandler, PipelineHandler
 from .provenance import CacheHandler, StepProvenanceHandler
 from .runs import RunCancelHandler, RunCollectionHandler, RunHandler, StepLogHandler
+from .sessions import SessionCollectionHandler, SessionHandler
 from .steps import StepsOfFileHandler
 
 API_PREFIX = "orchest/api"
@@ -71,5 +72,7 @@ def api_routes() -> list[tuple[str, Any]]:
             rf"/{API_PREFIX}/environments/(?P<uuid>[\w-]+)/builds/(?P<number>\d+)/cancel",
             BuildCancelHandler,
         ),
+        (rf"/{API_PREFIX}/sessions", SessionCollectionHandler),
+        (rf"/{API_PREFIX}/sessions/(?P<path>.+)", SessionHandler),
         (rf"/{API_PREFIX}/events", EventsHandler),
     ]

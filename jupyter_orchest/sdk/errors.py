@@ -51,3 +51,11 @@ class DataInvalidNameError(Error):
 
 class InvalidMetaDataError(Error):
     """A step's list of outputs (its manifest) is unreadable or not shaped as expected."""
+
+
+class SessionNotFound(Error):
+    """The step runs without an interactive session, so it has no services to reach."""
+
+
+class ServiceNotFound(Error):
+    """The session has no service of that name."""

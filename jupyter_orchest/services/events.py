@@ -1,5 +1,5 @@
 """Live events for WebSocket clients: every state change and log line of runs and of
-environment builds, as JSON."""
+environment builds, and every change of an interactive session, as JSON."""
 
 import asyncio
 from dataclasses import asdict
@@ -7,14 +7,16 @@ from typing import Any
 
 from ..engine.events import RunChanged, StepChanged, StepLogged
 from ..environments.events import BuildChanged, BuildLogged
+from ..sessions.model import SessionChanged
 
-Event = RunChanged | StepChanged | StepLogged | BuildChanged | BuildLogged
+Event = RunChanged | StepChanged | StepLogged | BuildChanged | BuildLogged | SessionChanged
 KINDS: dict[type, str] = {
     RunChanged: "run",
     StepChanged: "step",
     StepLogged: "log",
     BuildChanged: "build",
     BuildLogged: "build_log",
+    SessionChanged: "session",
 }
 
 
@@ -54,3 +56,4 @@ class EventHub:
     step_logged = _publish
     build_changed = _publish
     build_logged = _publish
+    session_changed = _publish

@@ -17,6 +17,7 @@ from ..engine.model import RunState, StepExecutor, StepState
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunPlan, RunType, plan_run
 from ..engine.provenance import StepProvenance
+from ..sessions import SessionService
 from ..store import RunRecord, RunStore, StepRunRecord
 from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound
@@ -127,10 +128,13 @@ class RunService:
         caching: Caching | None = None,
         provenance: ProvenanceStore | None = None,
         executors: Mapping[str, StepExecutor] | None = None,
+        sessions: SessionService | None = None,
     ) -> None:
-        """`executors`: those a run may ask for by name (`local`, `ray`) instead of `executor`."""
+        """`executors`: those a run may ask for by name (`local`, `ray`) instead of `executor`.
+        `sessions`: a pipeline's runs on this machine run in its interactive session."""
         self.pipelines, self.store, self.executor = pipelines, store, executor
         self.executors = dict(executors or {})
+        self.sessions = sessions
         self.caching, self.provenance = caching, provenance
         self.parallelism = parallelism
         self.data_dir = data_dir
@@ -169,6 +173,8 @@ class RunService:
         active = self._active.get(definition["uuid"])
         if active is not None:
             raise RunConflict(active.runner.run_id)
+        if self.sessions is not None and chosen is self.executors.get("local", self.executor):
+            chosen = self.sessions.executor_for(pipeline, definition) or chosen
 
         pipeline_file = self.pipelines.root_dir / pipeline.path
         project_dir = self.pipelines.root_dir / pipeline.project
@@ -232,6 +238,13 @@ class RunService:
             if active.runner.run_id == run_id:
                 active.runner.cancel()
         return self.get(run_id)
+
+    async def cancel_pipeline_run(self, pipeline_uuid: str) -> None:
+        """Cancel the pipeline's run, if one is active, and return once it has ended."""
+        active = self._active.get(pipeline_uuid)
+        if active is not None:
+            active.runner.cancel()
+            await asyncio.gather(active.task, return_exceptions=True)
 
     def step_log(self, run_id: str, step_uuid: str, offset: int = 0) -> str:
         run = self.store.get_run(run_id)

@@ -214,6 +214,10 @@ class LocalExecutor:
             return ""  # the step cannot run, and will say why
         return await self._identities.command(interpreter.command, env)
 
+    def warm_kernels(self) -> int:
+        """Kernels started ahead of need, ready for a step."""
+        return self._pool.ready() if self._pool is not None else 0
+
     def _known_kernel(self, name: str | None) -> tuple[str, KernelSpec] | None:
         """The kernelspec of that name, if a fresh reading of the kernelspecs has it."""
         read_at, specs = self._specs_read

@@ -45,6 +45,18 @@ class KernelPool:
         """The kernels of this key started or starting."""
         return len(self._entries.get(key, ()))
 
+    def ready(self) -> int:
+        """The kernels started and alive, of every key."""
+        return sum(
+            1
+            for entries in self._entries.values()
+            for entry in entries
+            if entry.done()
+            and not entry.cancelled()
+            and entry.exception() is None
+            and not entry.result().exited.done()
+        )
+
     async def take(self, key: KernelKey) -> Kernel | None:
         """A live kernel of this key started ahead of need (waiting for one that is still
         starting), or None if there is none."""

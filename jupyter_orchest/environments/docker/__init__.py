@@ -97,7 +97,8 @@ class DockerBackend:
             # as long as containers of running steps use it.
             await asyncio.to_thread(client.api.remove_image, built.reference, force=True)
 
-    def executor(self, built: BuiltEnvironment) -> StepExecutor:
+    def executor(self, built: BuiltEnvironment, network: str | None = None) -> StepExecutor:
+        """`network`: the Docker network its containers join (see DockerExecutor)."""
         return DockerExecutor(
             image=built.reference,
             image_id=built.fingerprint,
@@ -105,6 +106,7 @@ class DockerBackend:
             sdk_parent=self.sdk_parent,
             carried=self.carried,
             grace_period=self.grace_period,
+            network=network,
         )
 
     def kernelspec(self, built: BuiltEnvironment, environment: Environment) -> dict[str, Any]:

@@ -77,6 +77,8 @@ class DockerExecutor(LocalExecutor):
         so, when the tag is gone or names another image (the environment was deleted or
         rebuilt).
     project_dir: the environment's project, mounted for tasks that do not name their own.
+    network: a Docker network every container of the executor joins (an interactive
+        session's, whose services its steps reach by name); None: Docker's default.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class DockerExecutor(LocalExecutor):
         sdk_parent: Path,
         carried: Carried,
         grace_period: float,
+        network: str | None = None,
     ) -> None:
         # No standby kernel: the folders its container mounts are known only with a step.
         super().__init__(
@@ -101,6 +104,7 @@ class DockerExecutor(LocalExecutor):
         self.project_dir = project_dir
         self.sdk_parent = sdk_parent
         self.carried = carried
+        self.network = network
         self.group = uuid.uuid4().hex
         """Labels every container of this executor, so that shutdown finds them all."""
         self._client: DockerClient | None = None
@@ -121,7 +125,7 @@ class DockerExecutor(LocalExecutor):
                 image = None  # steps will say what is wrong
             image_labels = (image or {}).get("Config", {}).get("Labels") or {}
             gpu = image_labels.get(labels.GPU_SUPPORT) == "true"
-            self._step_containers = StepContainers(sdk_dir, self.carried, gpu)
+            self._step_containers = StepContainers(sdk_dir, self.carried, gpu, self.network)
             self._environ = self._step_containers.environment(image_environment(image or {}))
         await super().start()
 

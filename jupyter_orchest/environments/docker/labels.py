@@ -1,16 +1,18 @@
-"""The labels this backend puts on images and containers, and the removal of containers left
-behind by a server that died without cleaning up.
+"""The labels this backend puts on images, containers and networks, and the removal of
+containers and networks left behind by a server that died without cleaning up.
 
-Every container started here carries its owner (host name and process id) and the executor,
-build or kernel it belongs to, so that whoever started it can remove all of it, and so that a
-later server can remove what a dead one left.
+Every container (and interactive session's network) started here carries its owner (host name
+and process id) and the executor, build, kernel or session it belongs to, so that whoever
+started it can remove all of it, and so that a later server can remove what a dead one left.
 """
 
+import contextlib
 import os
 import socket
 from collections.abc import Mapping
 
 from docker import DockerClient
+from docker.errors import APIError, NotFound
 
 from .containers import remove_containers
 from .engine import EngineError
@@ -21,7 +23,8 @@ OWNER = PREFIX + "owner"
 GROUP = PREFIX + "group"
 """On containers: the executor, build or kernel it belongs to (a random id)."""
 ROLE = PREFIX + "role"
-"""On containers: what it is for (`build`, `kernels`, `script`, `kernel`), for humans."""
+"""On containers: what it is for (`build`, `kernels`, `script`, `kernel`, `service`), for
+humans."""
 CONTAINER_ONLY = (OWNER, GROUP, ROLE)
 """Labels that a committed image must not keep: containers of the image would inherit them."""
 
@@ -76,3 +79,15 @@ def remove_leftovers(client: DockerClient) -> None:
         remove_containers(client, dead)
     except EngineError:
         pass  # best effort: the next start tries again
+
+
+def remove_leftover_networks(client: DockerClient) -> None:
+    """Remove the networks of servers on this machine that are no longer running; call it
+    after `remove_leftovers`: a network with containers cannot be removed."""
+    try:
+        for network in client.api.networks(filters={"label": OWNER}):
+            if _owner_is_gone(str((network.get("Labels") or {}).get(OWNER, ""))):
+                with contextlib.suppress(NotFound, APIError):  # gone, or still in use
+                    client.api.remove_network(network["Id"])
+    except EngineError:
+        pass  # best effort: the next session tries again

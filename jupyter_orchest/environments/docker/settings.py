@@ -71,11 +71,13 @@ def server_user() -> str:
 @dataclass(frozen=True)
 class StepContainers:
     """What every container that runs steps or kernels gets: the SDK (read-only, importable),
-    a home folder, the server's user, carried settings and GPUs when asked for."""
+    a home folder, the server's user, carried settings, GPUs when asked for, and the network
+    of an interactive session when there is one (its services are reached by name there)."""
 
     sdk_dir: Path
     carried: Carried
     gpu: bool
+    network: str | None = None
 
     def environment(self, image_env: Mapping[str, str]) -> dict[str, str]:
         """The container's whole environment: the image's variables and these."""
@@ -96,6 +98,8 @@ class StepContainers:
         options: dict[str, Any] = {"tmpfs": {str(layout.HOME): f"mode=1777,size={HOME_SIZE}"}}
         if self.gpu:
             options["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        if self.network is not None:
+            options["network_mode"] = self.network
         return options
 
 

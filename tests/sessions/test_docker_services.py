@@ -1,0 +1,206 @@
+"""Services as containers (`environment_backend = "docker"`): on a network of the session's,
+reached by name from steps in containers (a script, and a notebook's kernel), published on
+127.0.0.1, reported when they cannot start or end, and gone with the session, network and all.
+
+Like the other Docker tests, these skip when no engine answers or the base image is missing,
+unless JUPYTER_ORCHEST_REQUIRE_DOCKER=1.
+"""
+
+import contextlib
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from docker import DockerClient
+from sessions.helpers import (
+    PIPELINE,
+    finished_run,
+    notebook,
+    service,
+    step_log,
+    until,
+    write_pipeline,
+)
+
+from jupyter_orchest.environments.definition import create_environment
+from jupyter_orchest.environments.docker import labels
+from jupyter_orchest.environments.docker.engine import check_engine, inspect_image
+from jupyter_orchest.environments.model import BackendUnavailable
+from support import make_step
+
+ApiCall = Any
+BASE_IMAGE = os.environ.get("JUPYTER_ORCHEST_TEST_BASE_IMAGE", "jupyter-orchest/base:bookworm")
+REQUIRED = os.environ.get("JUPYTER_ORCHEST_REQUIRE_DOCKER") == "1"
+FETCH = """\
+import urllib.request
+import orchest
+web = orchest.get_service("web")
+url = f"http://{web['internal_hostname']}:8000/"
+with urllib.request.urlopen(url, timeout=20) as reply:
+    print("fetched", url, reply.read().decode())
+"""
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DockerClient]:
+    try:
+        check_engine()
+    except BackendUnavailable as error:
+        _unavailable(f"Docker tests need a Docker engine: {error}")
+    client = docker.from_env()
+    if inspect_image(client, BASE_IMAGE) is None:
+        _unavailable(f"Docker tests need the base image {BASE_IMAGE} (`make docker-base-image`)")
+    yield client
+    client.close()
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{reason} (JUPYTER_ORCHEST_REQUIRE_DOCKER=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def jp_server_config(engine: DockerClient) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_orchest": True}},
+        "OrchestApp": {
+            "environment_backend": "docker",
+            "base_images": {"orchest/base-kernel-py": BASE_IMAGE},
+            "kernel_grace_period": 1.0,
+        },
+    }
+
+
+@pytest.fixture
+def project(jp_root_dir: Path, engine: DockerClient) -> Iterator[Path]:
+    """The server's root as the project; the images built for it go at the end."""
+    yield jp_root_dir
+    for image in engine.api.images(filters={"label": f"{labels.PROJECT_DIR}={jp_root_dir}"}):
+        engine.api.remove_image(image["Id"], force=True)
+
+
+def ours(engine: DockerClient) -> tuple[list[str], list[str]]:
+    """The containers and networks this test process owns."""
+    owner = f"{labels.OWNER}={labels.owner()}"
+    containers = engine.api.containers(all=True, quiet=True, filters={"label": owner})
+    networks = engine.api.networks(filters={"label": owner})
+    return [c["Id"] for c in containers], [n["Name"] for n in networks]
+
+
+async def test_steps_reach_a_service_container_by_name_and_all_goes_with_the_session(
+    api: ApiCall, project: Path, engine: DockerClient
+) -> None:
+    environment = create_environment(project, name="Docker", setup_script="echo ready\n")
+    (project / "index.txt").write_text("served from the project")
+    web = service(
+        "web",
+        image=BASE_IMAGE,
+        command="python3 -m http.server 8000",
+        args="--directory /srv/project",
+        binds={"/project-dir": "/srv/project"},
+        ports=[8000],
+    )
+    write_pipeline(
+        project,
+        [
+            make_step("script", "fetch.py", [], environment=environment.uuid),
+            make_step("notebook", "fetch.ipynb", [], environment=environment.uuid),
+        ],
+        {"fetch.py": FETCH, "fetch.ipynb": notebook([FETCH])},
+        services={"web": web},
+    )
+    assert ours(engine) == ([], [])
+    status, _ = await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    assert status == 201
+    session = await until(
+        api,
+        lambda s: s["state"] == "RUNNING" and s["environments"][0]["kernels"] >= 1,
+        timeout=600,
+    )
+    assert session["environments"][0]["state"] == "READY", session
+    running = session["services"][0]
+    assert running["state"] == "RUNNING" and running["message"] == "", running
+    [url] = running["urls"]
+    assert url.startswith("http://127.0.0.1:") and not url.endswith(":8000/")
+    with urllib.request.urlopen(url, timeout=20) as reply:  # from the browser's side
+        assert "index.txt" in reply.read().decode()
+    containers, networks = ours(engine)
+    assert len(networks) == 1 and len(containers) >= 2, "the service and the kernels"
+
+    _, run = await api("POST", "runs", body={"pipeline": PIPELINE})
+    run = await finished_run(api, run["id"], timeout=300)
+    logs = [await step_log(api, run, index) for index in range(2)]
+    assert run["state"] == "SUCCESS", logs
+    for log in logs:
+        assert "fetched http://web:8000/" in log and "index.txt" in log, log
+
+    status, _ = await api("DELETE", "sessions", PIPELINE)
+    assert status == 204
+    assert ours(engine) == ([], [])
+
+
+async def test_service_containers_that_cannot_start_or_end_are_failed_clearly(
+    api: ApiCall, project: Path, engine: DockerClient
+) -> None:
+    crash = "python3 -c \"import sys; print('bye from the service'); sys.exit(4)\""
+    services = {
+        "ghost": service("ghost", image="jupyter-orchest/no-such-image:1"),
+        "crash": service("crash", image=BASE_IMAGE, command=crash),
+        "etc": service("etc", image=BASE_IMAGE, binds={"/etc": "/host-etc"}),
+        "blank": service("blank", image=""),
+    }
+    write_pipeline(project, [], {}, services=services)
+    await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    session = await until(
+        api,
+        lambda s: s["state"] == "RUNNING" and all(v["state"] == "FAILED" for v in s["services"]),
+        timeout=120,
+    )
+    messages = {s["name"]: s["message"] for s in session["services"]}
+    assert "no-such-image" in messages["ghost"] and "not pulled" in messages["ghost"]
+    assert "exited with code 4" in messages["crash"]
+    assert "bye from the service" in messages["crash"]
+    assert "/etc" in messages["etc"] and "/project-dir" in messages["etc"]
+    assert "no image" in messages["blank"]
+    await api("DELETE", "sessions", PIPELINE)
+    assert ours(engine) == ([], [])
+
+
+async def test_a_session_removes_what_a_dead_server_left(
+    api: ApiCall, project: Path, engine: DockerClient
+) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    owner = {labels.OWNER: f"{labels.owner().rpartition(':')[0]}:{dead.stdout.strip()}"}
+    network = engine.api.create_network("jupyter-orchest-left-behind", labels=owner)
+    container = engine.api.create_container(
+        BASE_IMAGE,
+        ["sleep", "600"],
+        labels=owner,
+        host_config=engine.api.create_host_config(network_mode="jupyter-orchest-left-behind"),
+    )
+    try:
+        write_pipeline(project, [], {}, services={"crash": service("crash", image=BASE_IMAGE)})
+        await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+        await until(api, lambda s: s["state"] == "RUNNING", timeout=120)
+        assert engine.api.containers(all=True, filters={"id": container["Id"]}) == []
+        assert engine.api.networks(ids=[network["Id"]]) == []
+        await api("DELETE", "sessions", PIPELINE)
+    finally:
+        for remove in (
+            lambda: engine.api.remove_container(container["Id"], force=True),
+            lambda: engine.api.remove_network(network["Id"]),
+        ):
+            with contextlib.suppress(docker.errors.NotFound):
+                remove()
