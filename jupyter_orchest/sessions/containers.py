@@ -181,6 +181,9 @@ class ContainerService:
             ],
             port_bindings={port: (PUBLISHED_ON,) for port in service.ports},
             network_mode=self.network.name,
+            # A process that is PID 1 ignores SIGTERM unless it handles it: an init passes
+            # the stop signal on, so that services stop at once rather than after the grace.
+            init=True,
         )
         endpoint = api.create_endpoint_config(aliases=[service.name])
         entrypoint, command = docker_command(service)

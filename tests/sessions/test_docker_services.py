@@ -20,6 +20,7 @@ import pytest
 from docker import DockerClient
 from sessions.helpers import (
     PIPELINE,
+    events_until,
     finished_run,
     notebook,
     service,
@@ -95,7 +96,7 @@ def ours(engine: DockerClient) -> tuple[list[str], list[str]]:
 
 
 async def test_steps_reach_a_service_container_by_name_and_all_goes_with_the_session(
-    api: ApiCall, project: Path, engine: DockerClient
+    api: ApiCall, project: Path, engine: DockerClient, jp_ws_fetch: Any
 ) -> None:
     environment = create_environment(project, name="Docker", setup_script="echo ready\n")
     (project / "index.txt").write_text("served from the project")
@@ -117,8 +118,19 @@ async def test_steps_reach_a_service_container_by_name_and_all_goes_with_the_ses
         services={"web": web},
     )
     assert ours(engine) == ([], [])
+    socket = await jp_ws_fetch("orchest", "api", "events")
     status, _ = await api("POST", "sessions", body={"pipeline_path": PIPELINE})
     assert status == 201
+    events = await events_until(
+        socket, lambda e: e["type"] == "session" and e["session"]["state"] == "RUNNING", 600
+    )
+    socket.close()
+    environment_states = [
+        session["environments"][0]["state"]
+        for session in (e["session"] for e in events if e["type"] == "session")
+        if session["environments"]
+    ]
+    assert environment_states[0] == "BUILDING" and environment_states[-1] == "READY"
     session = await until(
         api,
         lambda s: s["state"] == "RUNNING" and s["environments"][0]["kernels"] >= 1,

@@ -145,6 +145,23 @@ async def test_services_that_cannot_run_here_are_failed_with_a_clear_message(
     await api("DELETE", "sessions", PIPELINE)
 
 
+async def test_a_session_stopped_while_it_launches_leaves_nothing(
+    api: ApiCall, jp_root_dir: Path
+) -> None:
+    # A service that never answers on its port keeps the session launching.
+    mute = service("mute", image="x", command=f"{sys.executable} -c 'import time; time.sleep(300)'")
+    write_pipeline(jp_root_dir, [], {}, services={"mute": {**mute, "ports": [free_port()]}})
+    before = descendants()
+    await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    await until(api, lambda _: alive(descendants() - before) != set())
+    assert (await session_in(api, ("LAUNCHING",)))["services"][0]["state"] == "STARTING"
+
+    status, _ = await api("DELETE", "sessions", PIPELINE)
+    assert status == 204
+    assert alive(descendants() - before) == set()
+    assert (await api("GET", "sessions", PIPELINE))[0] == 404
+
+
 async def test_a_run_of_a_pipeline_with_services_starts_its_session(
     api: ApiCall, jp_root_dir: Path
 ) -> None:
