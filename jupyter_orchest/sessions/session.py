@@ -175,7 +175,7 @@ class Session:
             backend = await self.builds.backends.get() if self.builds.backends.enabled else None
             await self._open_network(backend)
             await self.inner.start()
-            self._services = [self._service(backend, i) for i in range(len(self._reports))]
+            self._services = [self._service(i) for i in range(len(self._reports))]
             await asyncio.gather(
                 self._prepare_environments(),
                 *(service.start() for service in self._services),
@@ -199,7 +199,7 @@ class Session:
             self._network = SessionNetwork(self.id)
             await self._network.open()
 
-    def _service(self, backend: EnvironmentBackend | None, index: int) -> RunningService:
+    def _service(self, index: int) -> RunningService:
         definition, report = self._definitions[index], self._reports[index]
         if isinstance(definition, BadService):
             return _Refused(report, definition.message)
@@ -245,9 +245,9 @@ class Session:
             try:
                 environment = resolve_environment(self.project_dir, named)
             except (EnvironmentNotFound, MalformedEnvironment) as error:
+                name = named or "the project's default environment"
                 self.environments.setdefault(
-                    named,
-                    EnvironmentStatus(named, named, EnvironmentState.FAILED, str(error)),
+                    named, EnvironmentStatus(named, name, EnvironmentState.FAILED, str(error))
                 )
                 continue
             found.setdefault(environment.uuid, environment)
@@ -255,9 +255,10 @@ class Session:
         await asyncio.gather(*(self._build(environment) for environment in found.values()))
 
     async def _build(self, environment: Environment) -> None:
+        built = await self.builds.current(self.project_dir, environment.uuid) is not None
         status = EnvironmentStatus(environment.uuid, environment.name)
         self.environments[environment.uuid] = status
-        if await self.builds.current(self.project_dir, environment.uuid) is not None:
+        if built:
             status.state = EnvironmentState.READY
             self._changed()
             return

@@ -158,7 +158,7 @@ async def test_steps_reach_a_service_container_by_name_and_all_goes_with_the_ses
     assert ours(engine) == ([], [])
 
 
-async def test_service_containers_that_cannot_start_or_end_are_failed_clearly(
+async def test_environments_and_service_containers_that_fail_are_reported_clearly(
     api: ApiCall, project: Path, engine: DockerClient
 ) -> None:
     crash = "python3 -c \"import sys; print('bye from the service'); sys.exit(4)\""
@@ -168,13 +168,22 @@ async def test_service_containers_that_cannot_start_or_end_are_failed_clearly(
         "etc": service("etc", image=BASE_IMAGE, binds={"/etc": "/host-etc"}),
         "blank": service("blank", image=""),
     }
-    write_pipeline(project, [], {}, services=services)
+    broken = create_environment(project, name="Broken", setup_script="echo no way; exit 3\n")
+    write_pipeline(
+        project,
+        [make_step("a", "a.py", [], environment=broken.uuid)],
+        {"a.py": ""},
+        services=services,
+    )
     await api("POST", "sessions", body={"pipeline_path": PIPELINE})
     session = await until(
         api,
         lambda s: s["state"] == "RUNNING" and all(v["state"] == "FAILED" for v in s["services"]),
-        timeout=120,
+        timeout=300,
     )
+    [environment] = session["environments"]
+    assert environment["name"] == "Broken" and environment["state"] == "FAILED"
+    assert "could not be built" in environment["message"], environment
     messages = {s["name"]: s["message"] for s in session["services"]}
     assert "no-such-image" in messages["ghost"] and "not pulled" in messages["ghost"]
     assert "exited with code 4" in messages["crash"]
