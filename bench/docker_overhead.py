@@ -159,6 +159,13 @@ async def measure(args: argparse.Namespace) -> list[Row]:
         "local": LocalExecutor,
         "docker": lambda: backend.executor(built),
     }
+    return await measure_workloads(factories, args)
+
+
+async def measure_workloads(
+    factories: dict[str, ExecutorFactory], args: argparse.Namespace
+) -> list[Row]:
+    """Both chains (notebooks, scripts), each executor started per run and reused."""
     rows: list[Row] = []
     for workload in (workloads.chain(args.length), workloads.script_chain(args.length)):
         rows += await measure_cold(workload, factories, args.cache, args.repeat)
@@ -166,24 +173,25 @@ async def measure(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-def render(rows: list[Row], machine: str, measured: str) -> str:
-    """A Markdown table: per workload and mode, both backends' medians and what Docker adds."""
+def render(rows: list[Row], machine: str, measured: str, other: str = "docker") -> str:
+    """A Markdown table: per workload and mode, the local executor's and `other`'s medians,
+    and what `other` adds."""
     lines = [
         f"Measured on {machine}, {measured}; medians of {len(rows[0].seconds)} runs each.",
         "",
-        "| workload | executor started | local | docker | docker / local | local per step "
-        "| docker per step | docker adds per step |",
+        f"| workload | executor started | local | {other} | {other} / local | local per step "
+        f"| {other} per step | {other} adds per step |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     by_key = {(row.workload, row.mode, row.backend): row for row in rows}
     for workload, mode in dict.fromkeys((row.workload, row.mode) for row in rows):
-        local, docker = by_key[(workload, mode, "local")], by_key[(workload, mode, "docker")]
+        local, them = by_key[(workload, mode, "local")], by_key[(workload, mode, other)]
         steps = local.steps
         lines.append(
             f"| {workload} ({steps} steps) | {mode} | {local.median:.2f} s | "
-            f"{docker.median:.2f} s | {docker.median / local.median:.1f}x | "
-            f"{local.median / steps:.2f} s | {docker.median / steps:.2f} s | "
-            f"{(docker.median - local.median) / steps:.2f} s |"
+            f"{them.median:.2f} s | {them.median / local.median:.1f}x | "
+            f"{local.median / steps:.2f} s | {them.median / steps:.2f} s | "
+            f"{(them.median - local.median) / steps:.2f} s |"
         )
     return "\n".join(lines) + "\n"
 

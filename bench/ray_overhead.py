@@ -17,8 +17,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from docker_overhead import DEFAULT_CACHE, Row, measure_cold, measure_warm
-from harness import report, workloads
+from docker_overhead import DEFAULT_CACHE, Row, measure_workloads
+from docker_overhead import render as render_comparison
+from harness import report
 from harness.overhead import ExecutorFactory
 
 from jupyter_orchest.engine.executors import LocalExecutor
@@ -50,33 +51,12 @@ async def measure(args: argparse.Namespace) -> list[Row]:
         "local": LocalExecutor,
         "ray": lambda: RayExecutor("auto"),  # this process's Ray instance
     }
-    rows: list[Row] = []
-    for workload in (workloads.chain(args.length), workloads.script_chain(args.length)):
-        rows += await measure_cold(workload, factories, args.cache, args.repeat)
-        rows += await measure_warm(workload, factories, args.cache, args.repeat)
-    return rows
+    return await measure_workloads(factories, args)
 
 
 def render(rows: list[Row], machine: str, measured: str) -> str:
     """A Markdown table: per workload and mode, both executors' medians and what Ray adds."""
-    lines = [
-        f"Measured on {machine}, {measured}; medians of {len(rows[0].seconds)} runs each.",
-        "",
-        "| workload | executor started | local | ray | ray / local | local per step "
-        "| ray per step | ray adds per step |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    by_key = {(row.workload, row.mode, row.backend): row for row in rows}
-    for workload, mode in dict.fromkeys((row.workload, row.mode) for row in rows):
-        local, ray = by_key[(workload, mode, "local")], by_key[(workload, mode, "ray")]
-        steps = local.steps
-        lines.append(
-            f"| {workload} ({steps} steps) | {mode} | {local.median:.2f} s | "
-            f"{ray.median:.2f} s | {ray.median / local.median:.1f}x | "
-            f"{local.median / steps:.2f} s | {ray.median / steps:.2f} s | "
-            f"{(ray.median - local.median) / steps:.2f} s |"
-        )
-    return "\n".join(lines) + "\n"
+    return render_comparison(rows, machine, measured, "ray")
 
 
 def main(argv: list[str] | None = None) -> int:
