@@ -17,6 +17,7 @@ import shutil
 import ssl
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -200,17 +201,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     rows = asyncio.run(measure(args))
+    publish(rows, render, RESULTS, (START, END), write=not args.no_write)
+    return 0
+
+
+def publish(
+    rows: list[Row],
+    render: Callable[[list[Row], str, str], str],
+    results: Path,
+    markers: tuple[str, str],
+    write: bool,
+) -> None:
+    """Print the table; with `write`, keep the rows in `results` and the table in the bench
+    README between `markers`."""
     machine = report.describe_machine()
     measured = datetime.date.today().isoformat()
     table = render(rows, machine, measured)
     print("\n" + table)
-    if not args.no_write:
+    if write:
         data = {"machine": machine, "measured": measured, "rows": [asdict(r) for r in rows]}
-        RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+        results.write_text(json.dumps(data, indent=2) + "\n")
         readme = BENCH_DIR / "README.md"
-        readme.write_text(report.replace_section(readme.read_text(), table, START, END))
-        print(f"wrote {RESULTS.name} and README.md")
-    return 0
+        readme.write_text(report.replace_section(readme.read_text(), table, *markers))
+        print(f"wrote {results.name} and README.md")
 
 
 if __name__ == "__main__":

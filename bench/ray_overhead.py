@@ -10,16 +10,12 @@ the executors. Writes bench/ray_results.json and a section of bench/README.md.
 
 import argparse
 import asyncio
-import datetime
-import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-from docker_overhead import DEFAULT_CACHE, Row, measure_workloads
+from docker_overhead import DEFAULT_CACHE, Row, measure_workloads, publish
 from docker_overhead import render as render_comparison
-from harness import report
 from harness.overhead import ExecutorFactory
 
 from jupyter_orchest.engine.executors import LocalExecutor
@@ -69,16 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = asyncio.run(measure(args))
     finally:
         ray.shutdown()
-    machine = report.describe_machine()
-    measured = datetime.date.today().isoformat()
-    table = render(rows, machine, measured)
-    print("\n" + table)
-    if not args.no_write:
-        data = {"machine": machine, "measured": measured, "rows": [asdict(r) for r in rows]}
-        RESULTS.write_text(json.dumps(data, indent=2) + "\n")
-        readme = BENCH_DIR / "README.md"
-        readme.write_text(report.replace_section(readme.read_text(), table, START, END))
-        print(f"wrote {RESULTS.name} and README.md")
+    publish(rows, render, RESULTS, (START, END), write=not args.no_write)
     return 0
 
 
