@@ -2,6 +2,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { IRunJSON } from './model/runs';
+import { ISessionJSON } from './model/sessions';
 
 /** Where the server extension serves its REST API, under the server's base URL. */
 export const API_ROOT = 'orchest/api';
@@ -191,6 +192,34 @@ export class OrchestClient {
     const query = URLExt.objectToQueryString({ path });
     return this.request<{ kernel_name: string | null }>(
       `environments/kernel${query}`
+    );
+  }
+
+  /** The interactive sessions the server holds, of every pipeline. */
+  listSessions(): Promise<ISessionJSON[]> {
+    return this.request<{ sessions: ISessionJSON[] }>('pipeline-sessions').then(
+      body => body.sessions
+    );
+  }
+
+  /**
+   * Start the pipeline's session (it launches in the background); answers the running one
+   * when there is one already.
+   */
+  startSession(pipelinePath: string): Promise<ISessionJSON> {
+    return this.request<ISessionJSON>('pipeline-sessions', {
+      method: 'POST',
+      body: JSON.stringify({ pipeline_path: pipelinePath })
+    });
+  }
+
+  /** Stop the pipeline's session: its run, kernels and services. */
+  async stopSession(pipelinePath: string): Promise<void> {
+    await this.request(
+      `pipeline-sessions/${URLExt.encodeParts(pipelinePath)}`,
+      {
+        method: 'DELETE'
+      }
     );
   }
 

@@ -54,6 +54,7 @@ import {
 import { OrchestEvents } from './events';
 import { pipelineIcon } from './icons';
 import { isRunActive } from './model/runs';
+import { sessionAction } from './model/sessions';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { NotebookOutputFollower, switchToStepKernel } from './notebooks';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
@@ -67,6 +68,10 @@ import {
 import { CREATE_JOB_COMMAND, setUpJobs } from './jobs/plugin';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { ICurrentPipeline, OrchestSidebar } from './sidebar/Sidebar';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { SessionControl } from './sessions/SessionControl';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { SessionStore } from './sessions/store';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { StepFiles } from './stepfiles';
 
@@ -98,6 +103,8 @@ export namespace CommandIDs {
   export const runStepFile = 'orchest:run-step-file';
   export const runStepFileIncoming = 'orchest:run-step-file-incoming';
   export const openSidebar = 'orchest:open-sidebar';
+  export const startSession = 'orchest:start-session';
+  export const stopSession = 'orchest:stop-session';
 }
 
 /** Commands whose state follows the current editor's selection and run. */
@@ -111,7 +118,9 @@ const EDITOR_COMMANDS = [
   CommandIDs.redo,
   CommandIDs.deleteSelection,
   CommandIDs.openStepFile,
-  CommandIDs.showLogs
+  CommandIDs.showLogs,
+  CommandIDs.startSession,
+  CommandIDs.stopSession
 ];
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -157,19 +166,53 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const contents = serviceManager.contents;
 
     let settings: IEditorSettings = { autoSave: false, defaultEnvironment: '' };
-    if (settingRegistry) {
-      void settingRegistry.load(PLUGIN_ID).then(loaded => {
-        const read = () => {
-          settings = {
-            autoSave: loaded.get('autoSave').composite as boolean,
-            defaultEnvironment: loaded.get('defaultEnvironment')
-              .composite as string
-          };
-        };
-        read();
-        loaded.changed.connect(read);
-      });
-    }
+    let startSessionOnOpen = true;
+    const settingsLoaded = settingRegistry
+      ? settingRegistry.load(PLUGIN_ID).then(
+          loaded => {
+            const read = () => {
+              settings = {
+                autoSave: loaded.get('autoSave').composite as boolean,
+                defaultEnvironment: loaded.get('defaultEnvironment')
+                  .composite as string
+              };
+              startSessionOnOpen = loaded.get('startSessionOnOpen')
+                .composite as boolean;
+            };
+            read();
+            loaded.changed.connect(read);
+          },
+          // The defaults apply.
+          () => undefined
+        )
+      : Promise.resolve();
+
+    // Interactive sessions: one list for the toolbars and the sidebar.
+    const sessions = new SessionStore(client, events);
+    sessions.changed.connect(() => {
+      commands.notifyCommandChanged(CommandIDs.startSession);
+      commands.notifyCommandChanged(CommandIDs.stopSession);
+    });
+    const startSession = async (path: string) => {
+      try {
+        await sessions.start(path);
+      } catch (error) {
+        await showErrorMessage(
+          trans.__('Cannot start the session'),
+          error as Error
+        );
+      }
+    };
+    const stopSession = async (path: string) => {
+      try {
+        await sessions.stop(path);
+      } catch (error) {
+        await showErrorMessage(
+          trans.__('Cannot stop the session'),
+          error as Error
+        );
+      }
+    };
 
     defaultDrive.contentProviderRegistry?.register(
       PIPELINE_CONTENT_PROVIDER,
@@ -241,6 +284,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     tracker.currentChanged.connect(onEditorChanged);
 
+    const sessionControlOf = (widget: PipelineDocument) => {
+      const control = new SessionControl({
+        store: sessions,
+        trans,
+        path: () => widget.content.path,
+        start: path => void startSession(path),
+        stop: path => void stopSession(path)
+      });
+      widget.context.pathChanged.connect(() => control.update());
+      return control;
+    };
     factory.widgetCreated.connect((_, widget) => {
       widget.context.pathChanged.connect(() => void tracker.save(widget));
       widget.content.model.changed.connect(() => {
@@ -266,7 +320,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
           id.replace('orchest:', ''),
           new CommandToolbarButton({ commands, id, args: { toolbar: true } })
         );
+        if (id === CommandIDs.cancelRun) {
+          // Next to the run buttons, ahead of what a narrow toolbar folds away.
+          widget.toolbar.addItem('session', sessionControlOf(widget));
+        }
       }
+      // As in Orchest, opening a pipeline starts its session (a setting turns it off). A
+      // refusal (e.g. an invalid pipeline) shows in the session control, not in a dialog.
+      void Promise.all([widget.context.ready, settingsLoaded]).then(() => {
+        if (startSessionOnOpen && !widget.isDisposed) {
+          sessions.start(widget.content.path).catch(() => undefined);
+        }
+      });
     });
 
     const hasEditor = () => current() !== null;
@@ -346,6 +411,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
       icon: stopIcon,
       isEnabled: runActive,
       execute: editor => editor.cancel()
+    });
+    const sessionOfCurrent = () => {
+      const editor = current();
+      return editor ? sessions.get(editor.path) : null;
+    };
+    addEditorCommand(CommandIDs.startSession, {
+      label: trans.__('Start Pipeline Session'),
+      caption: trans.__(
+        'Start the pipeline’s interactive session: warm kernels and its services'
+      ),
+      isEnabled: () => sessionAction(sessionOfCurrent()) === 'start',
+      execute: editor => startSession(editor.path)
+    });
+    addEditorCommand(CommandIDs.stopSession, {
+      label: trans.__('Stop Pipeline Session'),
+      caption: trans.__(
+        'Stop the pipeline’s interactive session: its run, kernels and services'
+      ),
+      isEnabled: () => sessionAction(sessionOfCurrent()) === 'stop',
+      execute: editor => stopSession(editor.path)
     });
     addEditorCommand(CommandIDs.undo, {
       label: trans.__('Undo Pipeline Edit'),
@@ -531,6 +616,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openPipeline: path =>
         docManager.openOrReveal(path, PIPELINE_EDITOR_FACTORY),
       openRun,
+      sessions,
+      startSession: path => void startSession(path),
+      stopSession: path => void stopSession(path),
       openBuildLog: (project, environment) => {
         const id = buildLogViewId(environment);
         if (Array.from(app.shell.widgets('main')).some(w => w.id === id)) {

@@ -72,7 +72,7 @@ def api_routes() -> list[tuple[str, Any]]:
             rf"/{API_PREFIX}/environments/(?P<uuid>[\w-]+)/builds/(?P<number>\d+)/cancel",
             BuildCancelHandler,
         ),
-        (rf"/{API_PREFIX}/sessions", SessionCollectionHandler),
-        (rf"/{API_PREFIX}/sessions/(?P<path>.+)", SessionHandler),
+        (rf"/{API_PREFIX}/pipeline-sessions", SessionCollectionHandler),
+        (rf"/{API_PREFIX}/pipeline-sessions/(?P<path>.+)", SessionHandler),
         (rf"/{API_PREFIX}/events", EventsHandler),
     ]

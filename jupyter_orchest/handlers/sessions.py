@@ -1,4 +1,5 @@
-"""REST resources for interactive sessions: `/orchest/api/sessions[/<pipeline path>]`."""
+"""REST resources for interactive sessions: `/orchest/api/pipeline-sessions[/<pipeline path>]`
+(named apart from Jupyter's own `/api/sessions` of kernels, which tools match by its ending)."""
 
 from ..services.errors import BadRequest
 from ..sessions import SessionService

@@ -3,6 +3,8 @@
  * server's live events, and durations in words.
  */
 
+import { ISessionJSON } from './sessions';
+
 export type StepState =
   'READY' | 'PENDING' | 'RUNNING' | 'COMPUTED' | 'ABORTED' | 'FAILURE';
 
@@ -70,6 +72,7 @@ export type OrchestEvent =
       stream: 'stdout' | 'stderr';
       text: string;
     }
+  | { type: 'session'; session: ISessionJSON }
   | { type: 'build' | 'build_log'; [key: string]: unknown };
 
 /** The run states that mean the run is over. */

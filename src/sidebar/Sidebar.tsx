@@ -9,6 +9,9 @@ import { useClock } from '../editor/hooks';
 import { OrchestEvents } from '../events';
 import { pipelineIcon } from '../icons';
 import { TranslationContext, useTrans } from '../translation';
+import { SessionStore } from '../sessions/store';
+import { RefreshButton, Section, useSignalCount } from './common';
+import { SessionsSection } from './SessionsSection';
 import {
   formatDuration,
   isRunActive,
@@ -37,11 +40,14 @@ export interface ISidebarOptions {
   openPipeline: (path: string) => void;
   openRun: (run: IRunJSON) => void;
   openBuildLog: (project: string, environment: IEnvironment) => void;
+  sessions: SessionStore;
+  startSession: (path: string) => void;
+  stopSession: (path: string) => void;
 }
 
 /**
- * The Orchest panel of the left sidebar: the pipelines of the workspace, the runs of the
- * open pipeline, and its project's environments.
+ * The Orchest panel of the left sidebar: the pipelines of the workspace, the interactive
+ * sessions, the runs of the open pipeline, and its project's environments.
  */
 export class OrchestSidebar extends ReactWidget {
   constructor(private readonly options: ISidebarOptions) {
@@ -67,19 +73,6 @@ export class OrchestSidebar extends ReactWidget {
   }
 
   private shown = new Signal<this, void>(this);
-}
-
-/** Emissions of a signal, as a number that grows with each (for effects to follow). */
-function useSignalCount(signal: ISignal<unknown, unknown>): number {
-  const [count, setCount] = React.useState(0);
-  React.useEffect(() => {
-    const slot = () => setCount(value => value + 1);
-    signal.connect(slot);
-    return () => {
-      signal.disconnect(slot);
-    };
-  }, [signal]);
-  return count;
 }
 
 /** Calls `onEvent` for each live event while mounted. */
@@ -135,6 +128,13 @@ function SidebarView(
   return (
     <div className="jp-OrchestSidebar-content">
       <PipelinesSection {...sectionProps} />
+      <SessionsSection
+        sessions={props.sessions}
+        currentPath={current?.path ?? null}
+        startSession={props.startSession}
+        stopSession={props.stopSession}
+        openPipeline={props.openPipeline}
+      />
       <RunsSection {...sectionProps} />
       <EnvironmentsSection {...sectionProps} />
     </div>
@@ -146,22 +146,6 @@ type SectionProps = ISidebarOptions & {
   /** Grows each time the panel is shown. */
   shown: number;
 };
-
-function Section(props: {
-  title: string;
-  actions?: React.ReactNode;
-  children: React.ReactNode;
-}): JSX.Element {
-  return (
-    <section className="jp-OrchestSidebar-section" aria-label={props.title}>
-      <header className="jp-OrchestSidebar-header">
-        <h2>{props.title}</h2>
-        {props.actions}
-      </header>
-      {props.children}
-    </section>
-  );
-}
 
 function PipelinesSection(props: SectionProps): JSX.Element {
   const trans = useTrans();
@@ -382,18 +366,5 @@ function EnvironmentsSection(props: SectionProps): JSX.Element {
         })}
       </ul>
     </Section>
-  );
-}
-
-function RefreshButton({ onClick }: { onClick: () => void }): JSX.Element {
-  const trans = useTrans();
-  return (
-    <button
-      className="jp-OrchestSidebar-refresh"
-      title={trans.__('Refresh')}
-      onClick={onClick}
-    >
-      ↻
-    </button>
   );
 }

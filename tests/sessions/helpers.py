@@ -58,7 +58,7 @@ async def session_in(
     """The session once it is in one of `states`."""
     deadline = time.monotonic() + timeout
     while True:
-        status, session = await api("GET", "sessions", path)
+        status, session = await api("GET", "pipeline-sessions", path)
         assert status == 200, session
         if session["state"] in states:
             return dict(session)
@@ -70,7 +70,7 @@ async def until(api: ApiCall, check: Any, path: str = PIPELINE, timeout: float =
     """The session once `check(session)` holds."""
     deadline = time.monotonic() + timeout
     while True:
-        _, session = await api("GET", "sessions", path)
+        _, session = await api("GET", "pipeline-sessions", path)
         if check(session):
             return session
         assert time.monotonic() < deadline, f"never happened: {session}"

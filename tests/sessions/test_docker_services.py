@@ -119,7 +119,7 @@ async def test_steps_reach_a_service_container_by_name_and_all_goes_with_the_ses
     )
     assert ours(engine) == ([], [])
     socket = await jp_ws_fetch("orchest", "api", "events")
-    status, _ = await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    status, _ = await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     assert status == 201
     events = await events_until(
         socket, lambda e: e["type"] == "session" and e["session"]["state"] == "RUNNING", 600
@@ -153,7 +153,7 @@ async def test_steps_reach_a_service_container_by_name_and_all_goes_with_the_ses
     for log in logs:
         assert "fetched http://web:8000/" in log and "index.txt" in log, log
 
-    status, _ = await api("DELETE", "sessions", PIPELINE)
+    status, _ = await api("DELETE", "pipeline-sessions", PIPELINE)
     assert status == 204
     assert ours(engine) == ([], [])
 
@@ -175,7 +175,7 @@ async def test_environments_and_service_containers_that_fail_are_reported_clearl
         {"a.py": ""},
         services=services,
     )
-    await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     session = await until(
         api,
         lambda s: s["state"] == "RUNNING" and all(v["state"] == "FAILED" for v in s["services"]),
@@ -190,7 +190,7 @@ async def test_environments_and_service_containers_that_fail_are_reported_clearl
     assert "bye from the service" in messages["crash"]
     assert "/etc" in messages["etc"] and "/project-dir" in messages["etc"]
     assert "no image" in messages["blank"]
-    await api("DELETE", "sessions", PIPELINE)
+    await api("DELETE", "pipeline-sessions", PIPELINE)
     assert ours(engine) == ([], [])
 
 
@@ -213,11 +213,11 @@ async def test_a_session_removes_what_a_dead_server_left(
     )
     try:
         write_pipeline(project, [], {}, services={"crash": service("crash", image=BASE_IMAGE)})
-        await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+        await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
         await until(api, lambda s: s["state"] == "RUNNING", timeout=120)
         assert engine.api.containers(all=True, filters={"id": container["Id"]}) == []
         assert engine.api.networks(ids=[network["Id"]]) == []
-        await api("DELETE", "sessions", PIPELINE)
+        await api("DELETE", "pipeline-sessions", PIPELINE)
     finally:
         for remove in (
             lambda: engine.api.remove_container(container["Id"], force=True),

@@ -58,7 +58,7 @@ async def test_a_step_reaches_a_service_process_by_get_service(
         services={"web": web_service(port)},
     )
     before = descendants()
-    status, started = await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    status, started = await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     assert status == 201
     assert started["services"] == [
         {
@@ -84,7 +84,7 @@ async def test_a_step_reaches_a_service_process_by_get_service(
     assert run["state"] == "SUCCESS", log
     assert "hostname localhost" in log and "index.txt" in log
 
-    await api("DELETE", "sessions", PIPELINE)
+    await api("DELETE", "pipeline-sessions", PIPELINE)
     assert alive(descendants() - before) == set()
     served_log = jp_root_dir / ".orchest/sessions/pipeline-1/services/web.log"
     assert "GET / " in served_log.read_text()
@@ -100,7 +100,7 @@ async def test_a_service_that_exits_is_failed_with_its_output_and_the_session_ru
         {"ask.py": "import orchest\norchest.get_service('db')\n"},
         services={"db": service("db", image="postgres", command=crash, ports=[free_port()])},
     )
-    await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     session = await until(api, lambda s: s["services"][0]["state"] == "FAILED")
     db = session["services"][0]
     assert "exited with code 3" in db["message"] and "no database here" in db["message"]
@@ -114,7 +114,7 @@ async def test_a_service_that_exits_is_failed_with_its_output_and_the_session_ru
     log = await step_log(api, run)
     assert run["state"] == "FAILURE"
     assert "ServiceNotFound" in log and "'db'" in log, log
-    await api("DELETE", "sessions", PIPELINE)
+    await api("DELETE", "pipeline-sessions", PIPELINE)
 
 
 async def test_services_that_cannot_run_here_are_failed_with_a_clear_message(
@@ -129,7 +129,7 @@ async def test_services_that_cannot_run_here_are_failed_with_a_clear_message(
         "later": service("later", image="x", command="true", scope=["noninteractive"]),
     }
     write_pipeline(jp_root_dir, [make_step("a", "a.py", [])], {"a.py": ""}, services=services)
-    await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     session = await until(
         api,
         lambda s: s["state"] == "RUNNING" and all(v["state"] == "FAILED" for v in s["services"]),
@@ -142,7 +142,7 @@ async def test_services_that_cannot_run_here_are_failed_with_a_clear_message(
     assert "lower-case" in messages["Bad_Name"]
     assert "quotation" in messages["quotes"]
     assert "no-such-command-here" in messages["missing"]
-    await api("DELETE", "sessions", PIPELINE)
+    await api("DELETE", "pipeline-sessions", PIPELINE)
 
 
 async def test_a_session_stopped_while_it_launches_leaves_nothing(
@@ -152,14 +152,14 @@ async def test_a_session_stopped_while_it_launches_leaves_nothing(
     mute = service("mute", image="x", command=f"{sys.executable} -c 'import time; time.sleep(300)'")
     write_pipeline(jp_root_dir, [], {}, services={"mute": {**mute, "ports": [free_port()]}})
     before = descendants()
-    await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     await until(api, lambda _: alive(descendants() - before) != set())
     assert (await session_in(api, ("LAUNCHING",)))["services"][0]["state"] == "STARTING"
 
-    status, _ = await api("DELETE", "sessions", PIPELINE)
+    status, _ = await api("DELETE", "pipeline-sessions", PIPELINE)
     assert status == 204
     assert alive(descendants() - before) == set()
-    assert (await api("GET", "sessions", PIPELINE))[0] == 404
+    assert (await api("GET", "pipeline-sessions", PIPELINE))[0] == 404
 
 
 async def test_a_run_of_a_pipeline_with_services_starts_its_session(
@@ -179,7 +179,7 @@ async def test_a_run_of_a_pipeline_with_services_starts_its_session(
     assert "fetched" in log
     session = await session_in(api, ("RUNNING",))
     assert session["services"][0]["state"] == "RUNNING"
-    await api("DELETE", "sessions", PIPELINE)
+    await api("DELETE", "pipeline-sessions", PIPELINE)
 
 
 async def test_the_server_stopping_stops_every_session(
@@ -196,7 +196,7 @@ async def test_the_server_stopping_stops_every_session(
     write_pipeline(jp_root_dir, [make_step("a", "a.py", [])], {"a.py": ""})
     before = descendants()
     for path in ("project/test.orchest", PIPELINE):
-        await api("POST", "sessions", body={"pipeline_path": path})
+        await api("POST", "pipeline-sessions", body={"pipeline_path": path})
     await until(api, running("web"), path="project/test.orchest")
     _, run = await api("POST", "runs", body={"pipeline": "project/test.orchest"})
     while "sleeping" not in await step_log(api, run):
@@ -206,6 +206,6 @@ async def test_the_server_stopping_stops_every_session(
 
     left = alive(descendants() - before)
     assert left == set(), [psutil.Process(p).cmdline() for p in left]
-    assert (await api("GET", "sessions"))[1] == {"sessions": []}
+    assert (await api("GET", "pipeline-sessions"))[1] == {"sessions": []}
     _, run = await api("GET", "runs", run["id"])
     assert run["state"] == "ABORTED"

@@ -44,13 +44,13 @@ async def test_start_list_get_and_stop_a_session(
 ) -> None:
     notebook_pipeline(jp_root_dir)
     socket = await jp_ws_fetch("orchest", "api", "events")
-    status, started = await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    status, started = await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     assert status == 201
     assert started["state"] == "LAUNCHING" and started["pipeline_path"] == PIPELINE
     assert started["pipeline_uuid"] == "pipeline-1" and started["pipeline_name"] == "test"
     assert started["project"] == "" and started["started_at"]
 
-    status, again = await api("POST", "sessions", body={"pipeline_path": f"/{PIPELINE}"})
+    status, again = await api("POST", "pipeline-sessions", body={"pipeline_path": f"/{PIPELINE}"})
     assert status == 200 and again["started_at"] == started["started_at"]
 
     session = await until(api, warm)
@@ -58,15 +58,15 @@ async def test_start_list_get_and_stop_a_session(
         {"uuid": "", "name": "The server's kernels", "state": "READY", "message": "", "kernels": 1}
     ]
     assert session["services"] == []
-    status, listing = await api("GET", "sessions")
+    status, listing = await api("GET", "pipeline-sessions")
     assert status == 200 and [s["pipeline_path"] for s in listing["sessions"]] == [PIPELINE]
 
-    status, body = await api("DELETE", "sessions", PIPELINE)
+    status, body = await api("DELETE", "pipeline-sessions", PIPELINE)
     assert status == 204 and body is None
-    status, body = await api("GET", "sessions", PIPELINE)
+    status, body = await api("GET", "pipeline-sessions", PIPELINE)
     assert status == 404 and PIPELINE in body["message"]
-    assert (await api("DELETE", "sessions", PIPELINE))[0] == 404
-    assert (await api("GET", "sessions"))[1] == {"sessions": []}
+    assert (await api("DELETE", "pipeline-sessions", PIPELINE))[0] == 404
+    assert (await api("GET", "pipeline-sessions"))[1] == {"sessions": []}
 
     events = await events_until(socket, lambda e: e["session"]["state"] == "STOPPED")
     socket.close()
@@ -83,7 +83,7 @@ async def test_warm_kernels_are_there_after_start_and_gone_after_stop(
 ) -> None:
     notebook_pipeline(jp_root_dir)
     before = descendants()
-    await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     await until(api, warm)
     started = descendants() - before
     # The fork server, and the kernel forked from it.
@@ -97,7 +97,7 @@ async def test_warm_kernels_are_there_after_start_and_gone_after_stop(
     # Another kernel is made ready for the next run.
     await until(api, warm)
 
-    await api("DELETE", "sessions", PIPELINE)
+    await api("DELETE", "pipeline-sessions", PIPELINE)
     assert alive(descendants() - before) == set()
 
 
@@ -110,7 +110,7 @@ async def test_a_run_uses_the_session_and_stopping_cancels_it(
         {"slow.py": SLOW_STEP},
     )
     before = descendants()
-    await api("POST", "sessions", body={"pipeline_path": PIPELINE})
+    await api("POST", "pipeline-sessions", body={"pipeline_path": PIPELINE})
     _, run = await api("POST", "runs", body={"pipeline": PIPELINE})
 
     async def printed(_: Any) -> bool:
@@ -120,7 +120,7 @@ async def test_a_run_uses_the_session_and_stopping_cancels_it(
         await session_in(api, ("LAUNCHING", "RUNNING"))
     assert alive(descendants() - before), "the step runs"
 
-    status, _ = await api("DELETE", "sessions", PIPELINE)
+    status, _ = await api("DELETE", "pipeline-sessions", PIPELINE)
     assert status == 204
     _, run = await api("GET", "runs", run["id"])  # over already: the stop waited for it
     assert run["state"] == "ABORTED" and run["steps"][0]["state"] == "ABORTED"
@@ -133,7 +133,7 @@ async def test_a_run_without_a_session_or_services_starts_none(
     write_pipeline(jp_root_dir, [make_step("a", "a.py", [])], {"a.py": "print('ran')"})
     _, run = await api("POST", "runs", body={"pipeline": PIPELINE})
     assert (await finished_run(api, run["id"]))["state"] == "SUCCESS"
-    assert (await api("GET", "sessions"))[1] == {"sessions": []}
+    assert (await api("GET", "pipeline-sessions"))[1] == {"sessions": []}
 
 
 async def test_bad_session_requests_are_refused_clearly(api: ApiCall, jp_root_dir: Path) -> None:
@@ -147,9 +147,9 @@ async def test_bad_session_requests_are_refused_clearly(api: ApiCall, jp_root_di
         ({"pipeline_path": PIPELINE}, 400, "connect"),  # the step is its own parent
     ]
     for body, code, mentioned in cases:
-        status, reply = await api("POST", "sessions", body=body)
+        status, reply = await api("POST", "pipeline-sessions", body=body)
         assert status == code, (body, reply)
         assert mentioned in reply["message"] or reply.get("issues"), (body, reply)
-    status, reply = await api("POST", "sessions", body="[1]")
+    status, reply = await api("POST", "pipeline-sessions", body="[1]")
     assert status == 400 and "JSON object" in reply["message"]
-    assert (await api("GET", "sessions"))[1] == {"sessions": []}
+    assert (await api("GET", "pipeline-sessions"))[1] == {"sessions": []}
