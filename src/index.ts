@@ -303,25 +303,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       });
       void tracker.add(widget);
+      // Labelled actions and the session switch first: a narrow toolbar folds its last
+      // items away, and the icon-only editing tools also have keyboard shortcuts.
       const buttons = [
         CommandIDs.runAll,
         CommandIDs.runSelected,
         CommandIDs.runIncoming,
         CommandIDs.cancelRun,
+        CommandIDs.runAllForce,
+        CREATE_JOB_COMMAND,
         CommandIDs.undo,
         CommandIDs.redo,
         CommandIDs.deleteSelection,
-        CommandIDs.autoLayout,
-        CommandIDs.runAllForce,
-        CREATE_JOB_COMMAND
+        CommandIDs.autoLayout
       ];
       for (const id of buttons) {
         widget.toolbar.addItem(
           id.replace('orchest:', ''),
           new CommandToolbarButton({ commands, id, args: { toolbar: true } })
         );
-        if (id === CommandIDs.cancelRun) {
-          // Next to the run buttons, ahead of what a narrow toolbar folds away.
+        if (id === CREATE_JOB_COMMAND) {
           widget.toolbar.addItem('session', sessionControlOf(widget));
         }
       }
@@ -405,8 +406,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: run('incoming')
     });
     addEditorCommand(CommandIDs.cancelRun, {
+      // Icon only, as the notebook's stop button: the toolbar keeps room for the session.
       label: trans.__('Cancel Run'),
-      toolbarLabel: trans.__('Cancel'),
       caption: trans.__('Cancel the pipeline’s run'),
       icon: stopIcon,
       isEnabled: runActive,

@@ -20,8 +20,9 @@ export interface ISessionControlOptions {
 }
 
 /**
- * The pipeline editor's toolbar item for its interactive session: what the session is
- * doing, and the button that starts or stops it.
+ * The pipeline editor's toolbar item for its interactive session: a switch that starts and
+ * stops it, saying what it is doing while it starts or stops and, in its tooltip, what it
+ * holds or why it failed.
  */
 export class SessionControl extends ReactWidget {
   constructor(private readonly options: ISessionControlOptions) {
@@ -43,47 +44,51 @@ export class SessionControl extends ReactWidget {
     const path = this.options.path();
     const action = sessionAction(session);
     const failure = store.startFailure(path);
-    const state = session?.state ?? null;
-    const words = state
-      ? sessionStateWords(state, trans)
-      : failure
-        ? trans.__('Session not started')
-        : trans.__('No session');
+    const state = session?.state ?? (failure ? 'NOT_STARTED' : 'NONE');
+    const on = action !== 'start';
     return (
-      <>
-        <span
-          className={`jp-OrchestSessionControl-state jp-mod-${(state ?? 'none').toLowerCase()}`}
-          title={sessionTooltip(session, failure, trans)}
-        >
-          <span className="jp-OrchestSessionControl-dot" />
-          {words}
+      <button
+        role="switch"
+        aria-checked={on}
+        aria-label={trans.__('Session')}
+        className={`jp-OrchestSessionControl-switch jp-mod-${state.toLowerCase().replace('_', '-')}`}
+        disabled={action === 'wait'}
+        title={sessionTooltip(session, failure, trans)}
+        onClick={() =>
+          on ? this.options.stop(path) : this.options.start(path)
+        }
+      >
+        <span className="jp-OrchestSessionControl-track">
+          <span className="jp-OrchestSessionControl-knob" />
         </span>
-        <button
-          className="jp-ToolbarButtonComponent jp-OrchestSessionControl-button"
-          disabled={action === 'wait'}
-          title={
-            action === 'start'
-              ? trans.__(
-                  'Start the pipeline’s session: warm kernels and its services'
-                )
-              : trans.__(
-                  'Stop the pipeline’s session: its run, kernels and services'
-                )
-          }
-          onClick={() =>
-            action === 'start'
-              ? this.options.start(path)
-              : this.options.stop(path)
-          }
-        >
-          <span className="jp-ToolbarButtonComponent-label">
-            {action === 'start'
-              ? trans.__('Start session')
-              : trans.__('Stop session')}
-          </span>
-        </button>
-      </>
+        <span className="jp-OrchestSessionControl-label">
+          {trans.__('Session')}
+        </span>
+        {/* Only what is not plain on or off, to keep the toolbar narrow. */}
+        <span className="jp-OrchestSessionControl-state">
+          {transitionWords(state, trans)}
+        </span>
+      </button>
     );
+  }
+}
+
+/** The words after the switch: empty when it is plainly on or off. */
+function transitionWords(
+  state: SessionState | 'NONE' | 'NOT_STARTED',
+  trans: TranslationBundle
+): string {
+  switch (state) {
+    case 'LAUNCHING':
+      return trans.__('starting…');
+    case 'STOPPING':
+      return trans.__('stopping…');
+    case 'FAILED':
+      return trans.__('failed');
+    case 'NOT_STARTED':
+      return trans.__('not started');
+    default:
+      return '';
   }
 }
 
@@ -112,13 +117,19 @@ function sessionTooltip(
   trans: TranslationBundle
 ): string {
   if (session === null) {
-    return failure ?? trans.__('This pipeline has no interactive session.');
+    return (
+      failure ??
+      trans.__(
+        'No interactive session: switch on to start one (warm kernels and the pipeline’s services)'
+      )
+    );
   }
   if (session.message) {
     return session.message;
   }
   const kernels = warmKernels(session);
   return [
+    sessionStateWords(session.state, trans),
     trans._n('%1 warm kernel', '%1 warm kernels', kernels),
     trans._n('%1 service', '%1 services', session.services.length)
   ].join(' · ');

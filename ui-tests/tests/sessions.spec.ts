@@ -67,11 +67,24 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The session control in the toolbar of the pipeline editor on screen. */
-function sessionControl(page: IJupyterLabPageFixture): Locator {
-  return page.locator(
-    '.jp-MainAreaWidget:not(.lm-mod-hidden) .jp-OrchestSessionControl'
-  );
+/** The session switch in the toolbar of the pipeline editor on screen. */
+function sessionSwitch(page: IJupyterLabPageFixture): Locator {
+  return page
+    .locator('.jp-MainAreaWidget:not(.lm-mod-hidden) .jp-OrchestSessionControl')
+    .getByRole('switch', { name: 'Session' });
+}
+
+/** Wait until the switch shows the session running (on, green, its tooltip saying so). */
+async function expectRunning(control: Locator) {
+  await expect(control).toHaveClass(/jp-mod-running/, { timeout: 30_000 });
+  await expect(control).toHaveAttribute('aria-checked', 'true');
+  await expect(control).toHaveAttribute('title', /Session running/);
+}
+
+/** Wait until the switch shows no session. */
+async function expectOff(control: Locator) {
+  await expect(control).toHaveClass(/jp-mod-none/, { timeout: 30_000 });
+  await expect(control).toHaveAttribute('aria-checked', 'false');
 }
 
 /** The sidebar's entry for the session of `path`. */
@@ -128,8 +141,8 @@ test.describe('sessions started when a pipeline opens (the default)', () => {
     );
     await page.filebrowser.open(path);
 
-    const control = sessionControl(page);
-    await expect(control).toContainText('Session running', { timeout: 30_000 });
+    const control = sessionSwitch(page);
+    await expectRunning(control);
 
     const entry = await sessionEntry(page, path);
     await expect(entry.locator('.jp-OrchestSidebar-badge').first()).toHaveText('RUNNING');
@@ -142,15 +155,15 @@ test.describe('sessions started when a pipeline opens (the default)', () => {
     await keepScreenshot(page, testInfo, 'session-running');
 
     // Stop from the toolbar: the session, its service and its entry are gone.
-    await control.getByRole('button', { name: 'Stop session' }).click();
-    await expect(control).toContainText('No session', { timeout: 30_000 });
+    await control.click();
+    await expectOff(control);
     await expect(entry).toHaveCount(0);
     expect(await serverSessions(page, tmpPath)).toEqual([]);
     expect(await answers(page, url)).toBe(false);
 
     // And start it again from the toolbar.
-    await control.getByRole('button', { name: 'Start session' }).click();
-    await expect(control).toContainText('Session running', { timeout: 30_000 });
+    await control.click();
+    await expectRunning(control);
     await expect(entry.locator('li', { hasText: 'web' })).toContainText('RUNNING', {
       timeout: 30_000
     });
@@ -158,7 +171,7 @@ test.describe('sessions started when a pipeline opens (the default)', () => {
     // Stop from the sidebar.
     await entry.getByRole('button', { name: 'Stop', exact: true }).click();
     await expect(entry).toHaveCount(0, { timeout: 30_000 });
-    await expect(control).toContainText('No session');
+    await expectOff(control);
     expect(await serverSessions(page, tmpPath)).toEqual([]);
   });
 
@@ -173,9 +186,10 @@ test.describe('sessions started when a pipeline opens (the default)', () => {
     await page.contents.uploadContent(JSON.stringify(definition), 'text', path);
     await page.filebrowser.open(path);
 
-    const state = sessionControl(page).locator('.jp-OrchestSessionControl-state');
-    await expect(state).toHaveText('Session not started', { timeout: 30_000 });
-    await expect(state).toHaveAttribute('title', /file_path/);
+    const control = sessionSwitch(page);
+    await expect(control).toContainText('not started', { timeout: 30_000 });
+    await expect(control).toHaveAttribute('aria-checked', 'false');
+    await expect(control).toHaveAttribute('title', /file_path/);
     expect(await serverSessions(page, tmpPath)).toEqual([]);
   });
 });
@@ -204,8 +218,8 @@ test.describe('with "start a session when a pipeline opens" off', () => {
       page.locator('.jp-MainAreaWidget:not(.lm-mod-hidden) .react-flow__node')
     ).toHaveCount(1);
 
-    const control = sessionControl(page);
-    await expect(control).toContainText('No session');
+    const control = sessionSwitch(page);
+    await expectOff(control);
     // Give a start that should not happen the time to show up.
     await page.waitForTimeout(1000);
     expect(await serverSessions(page, tmpPath)).toEqual([]);
@@ -214,7 +228,7 @@ test.describe('with "start a session when a pipeline opens" off', () => {
     await page.sidebar.openTab('jp-orchest-sidebar');
     const sessions = page.locator('#jp-orchest-sidebar section[aria-label="Sessions"]');
     await sessions.getByRole('button', { name: `Start session of ${path}` }).click();
-    await expect(control).toContainText('Session running', { timeout: 30_000 });
+    await expectRunning(control);
     const entry = sessions.locator(`li[data-pipeline="${path}"]`);
     await expect(entry).toContainText('1 warm kernel', { timeout: 30_000 });
     const [session] = await serverSessions(page, tmpPath);
@@ -225,7 +239,7 @@ test.describe('with "start a session when a pipeline opens" off', () => {
     await page.evaluate(() =>
       window.jupyterapp.commands.execute('orchest:stop-session')
     );
-    await expect(control).toContainText('No session', { timeout: 30_000 });
+    await expectOff(control);
     await expect(entry).toHaveCount(0);
     expect(await serverSessions(page, tmpPath)).toEqual([]);
   });
