@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import bindparam, create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload, sessionmaker
 
@@ -51,9 +51,14 @@ class RunStore:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def add_run(self, run: RunRecord, steps: Iterable[StepRunRecord]) -> None:
-        with self.sessions.begin() as session:
-            run.steps = list(steps)
-            session.add(run)
+        """Add the run and its steps (also kept as `run.steps`, for its caller to answer
+        with), in plain INSERTs: a run waits for them before it starts."""
+        run.steps = list(steps)
+        with self.engine.begin() as connection:
+            connection.execute(insert(RunRecord), [_column_values(run)])
+            if run.steps:
+                rows = [{**_column_values(step), "run_id": run.id} for step in run.steps]
+                connection.execute(insert(StepRunRecord), rows)
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self.sessions() as session:
@@ -84,10 +89,9 @@ class RunStore:
                         step.finished_at = now
             return [run.id for run in runs]
 
-    # The observer side: every state change of a run is written as it happens.
-
-    # Plain UPDATE statements: a state change is written while the run waits for it, and the
-    # ORM's load-then-flush costs several times as much.
+    # The observer side: every state change of a run is written as it happens, while the run
+    # waits for it: with statements built once (building one costs several times as much as
+    # running it), and bound values.
 
     def run_changed(self, event: RunChanged) -> None:
         values: dict[str, Any] = {"state": event.state.value, "message": event.message}
@@ -96,9 +100,7 @@ class RunStore:
         elif event.state.finished:
             values["finished_at"] = event.at
         with self.engine.begin() as connection:
-            connection.execute(
-                update(RunRecord).where(RunRecord.id == event.run_id).values(**values)
-            )
+            connection.execute(_UPDATE_RUN[_moment_column(values)], {"id_": event.run_id, **values})
 
     def step_changed(self, event: StepChanged) -> None:
         if event.state == StepState.PENDING:
@@ -108,9 +110,47 @@ class RunStore:
             values["started_at"] = event.at
         elif event.state.finished:
             values["finished_at"] = event.at
-        step = (StepRunRecord.run_id == event.run_id) & (StepRunRecord.step_uuid == event.step_uuid)
+        step = {"run_id_": event.run_id, "step_uuid_": event.step_uuid}
         with self.engine.begin() as connection:
-            connection.execute(update(StepRunRecord).where(step).values(**values))
+            connection.execute(_UPDATE_STEP[_moment_column(values)], {**step, **values})
 
     def step_logged(self, event: StepLogged) -> None:
         pass  # logs live in files, not in the database
+
+
+def _column_values(record: Base) -> dict[str, Any]:
+    """A new record's values by column, with the columns' defaults for those not set."""
+    values = {}
+    for column in record.__table__.columns:
+        value, default = getattr(record, column.key), column.default
+        if value is None and default is not None:
+            value = default.arg(None) if default.is_callable else default.arg
+        values[column.key] = value
+    return values
+
+
+def _moment_column(values: dict[str, Any]) -> str | None:
+    return next((name for name in ("started_at", "finished_at") if name in values), None)
+
+
+def _updates(table: Any, where: Any) -> dict[str | None, Any]:
+    """UPDATEs of a row's state and message, and of one moment or none, by that moment's
+    column; the row's key is bound as `<column>_`."""
+    return {
+        moment: update(table)
+        .where(where)
+        .values(
+            state=bindparam("state"),
+            message=bindparam("message"),
+            **({moment: bindparam(moment)} if moment else {}),
+        )
+        for moment in (None, "started_at", "finished_at")
+    }
+
+
+_UPDATE_RUN = _updates(RunRecord, RunRecord.id == bindparam("id_"))
+_UPDATE_STEP = _updates(
+    StepRunRecord,
+    (StepRunRecord.run_id == bindparam("run_id_"))
+    & (StepRunRecord.step_uuid == bindparam("step_uuid_")),
+)
