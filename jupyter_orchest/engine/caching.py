@@ -311,7 +311,9 @@ class CachedSteps:
         if len(text) > REPLAYED_LOG_LIMIT:
             left_out = len(text) - REPLAYED_LOG_LIMIT
             text = f"[{left_out} characters left out]\n" + text[-REPLAYED_LOG_LIMIT:]
-        reporter.log("stdout", f"[restored from the cache: computed by run {entry.run_id}]\n")
+        # The note and the log in one event when the log is short: each event costs a write
+        # and a message to every client.
+        text = f"[restored from the cache: computed by run {entry.run_id}]\n" + text
         for start in range(0, len(text), REPLAY_CHUNK):
             reporter.log("stdout", text[start : start + REPLAY_CHUNK])
 

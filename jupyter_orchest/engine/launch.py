@@ -3,6 +3,7 @@
 Shared by the server and the headless CLI, so that both run steps identically.
 """
 
+import queue
 import shutil
 import threading
 from dataclasses import dataclass
@@ -154,11 +155,31 @@ class StepLauncher:
         clear_step_outputs(self.layout.outputs_dir, step.uuid, remove=_remove_in_background)
 
 
-def _remove_in_background(folder: str) -> None:
-    """Delete a folder of old outputs, already renamed away, without holding the step up."""
-    threading.Thread(
-        target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, daemon=True
-    ).start()
+class _BackgroundRemover:
+    """Deletes folders of old outputs, already renamed away, in one thread of its own, so
+    that no step waits for it: starting a thread per folder made each step wait for the
+    thread to start. A daemon, so that a large folder never holds the server's exit up."""
+
+    def __init__(self) -> None:
+        self._folders: "queue.SimpleQueue[str]" = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, folder: str) -> None:
+        self._folders.put(folder)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._remove, name="remove-old-outputs", daemon=True
+                )
+                self._thread.start()
+
+    def _remove(self) -> None:
+        while True:
+            shutil.rmtree(self._folders.get(), ignore_errors=True)
+
+
+_remove_in_background = _BackgroundRemover()
 
 
 def parallelism_for(definition: dict[str, Any], default: int) -> int:

@@ -48,14 +48,22 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jup
 
     async def _send_events(self) -> None:
         while True:
-            event = await self.queue.get()
-            if self.only_run and event.get("run_id") != self.only_run:
-                continue
-            if self.only_pipeline and event.get("pipeline_uuid") != self.only_pipeline:
-                continue
-            if self.only_environment and event.get("environment_uuid") != self.only_environment:
-                continue
+            events = [await self.queue.get()]
+            while not self.queue.empty():  # what came meanwhile, written in one go
+                events.append(self.queue.get_nowait())
             try:
-                await self.write_message(json.dumps(event))
+                writes = [self.write_message(json.dumps(e)) for e in events if self._wanted(e)]
+                # Waiting for the writes keeps a slow client's backlog in its own queue.
+                await asyncio.gather(*writes)
             except WebSocketClosedError:
                 return
+
+    def _wanted(self, event: dict[str, Any]) -> bool:
+        return not (
+            (self.only_run and event.get("run_id") != self.only_run)
+            or (self.only_pipeline and event.get("pipeline_uuid") != self.only_pipeline)
+            or (
+                self.only_environment
+                and event.get("environment_uuid") != self.only_environment
+            )
+        )
