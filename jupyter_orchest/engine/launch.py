@@ -161,7 +161,7 @@ class _BackgroundRemover:
     thread to start. A daemon, so that a large folder never holds the server's exit up."""
 
     def __init__(self) -> None:
-        self._folders: "queue.SimpleQueue[str]" = queue.SimpleQueue()
+        self._folders: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 

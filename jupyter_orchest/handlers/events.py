@@ -62,8 +62,5 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jup
         return not (
             (self.only_run and event.get("run_id") != self.only_run)
             or (self.only_pipeline and event.get("pipeline_uuid") != self.only_pipeline)
-            or (
-                self.only_environment
-                and event.get("environment_uuid") != self.only_environment
-            )
+            or (self.only_environment and event.get("environment_uuid") != self.only_environment)
         )
