@@ -1,27 +1,12 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
+import { notebookOf } from './notebooks';
 
 const PIPELINE_UUID = '3f0a2d5c-1b7e-4c8a-9d6f-2e4b8a1c7d90';
 
 /** A notebook that prints `text`. */
 function notebook(text: string): string {
-  return JSON.stringify({
-    cells: [
-      {
-        cell_type: 'code',
-        execution_count: null,
-        id: 'c0ffee00',
-        metadata: {},
-        outputs: [],
-        source: [`print(${JSON.stringify(text)})`]
-      }
-    ],
-    metadata: {
-      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
+  return notebookOf(`print(${JSON.stringify(text)})`);
 }
 
 /** A pipeline of steps that run `<title>.ipynb`, each after the one before it. */

@@ -1,27 +1,6 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator, TestInfo } from '@playwright/test';
-
-/** A notebook of one code cell. */
-function notebook(source: string): string {
-  return JSON.stringify({
-    cells: [
-      {
-        cell_type: 'code',
-        execution_count: null,
-        id: 'a1b2c3d4',
-        metadata: {},
-        outputs: [],
-        source: [source]
-      }
-    ],
-    metadata: {
-      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
-      language_info: { name: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
-}
+import { notebookOf as notebook } from './notebooks';
 
 /** The pipeline editor on screen. */
 function editor(page: IJupyterLabPageFixture): Locator {

@@ -1,25 +1,10 @@
 import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator, TestInfo } from '@playwright/test';
 import * as net from 'net';
+import { notebookOf } from './notebooks';
 
 /** A notebook that prints a line. */
-const NOTEBOOK = JSON.stringify({
-  cells: [
-    {
-      cell_type: 'code',
-      execution_count: null,
-      id: 'c0ffee00',
-      metadata: {},
-      outputs: [],
-      source: ['print("hello")']
-    }
-  ],
-  metadata: {
-    kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' }
-  },
-  nbformat: 4,
-  nbformat_minor: 5
-});
+const NOTEBOOK = notebookOf('print("hello")');
 
 /** A pipeline of one notebook step, with a web server as its service when `port` is given. */
 function pipeline(uuid: string, port?: number): string {
