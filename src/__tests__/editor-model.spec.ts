@@ -152,4 +152,75 @@ describe('PipelineEditorModel', () => {
     expect(model.applyEvent({ ...event, pipeline_uuid: 'other' })).toBe(true);
     expect(model.run!.id).toBe('r1');
   });
+
+  it('applies the events of a fast run that came before the reply starting it', () => {
+    const model = loaded(step('a'), step('b', ['a']));
+    const stepEvent = (uuid: string, state: 'RUNNING' | 'COMPUTED') => ({
+      type: 'step' as const,
+      run_id: 'fast',
+      pipeline_uuid: 'pipeline-uuid',
+      step_uuid: uuid,
+      title: uuid,
+      state,
+      at: '2024-01-01T00:00:01Z',
+      message: '',
+      cached: true
+    });
+    const events = [
+      stepEvent('a', 'RUNNING'),
+      stepEvent('a', 'COMPUTED'),
+      stepEvent('b', 'RUNNING'),
+      stepEvent('b', 'COMPUTED'),
+      {
+        type: 'run' as const,
+        run_id: 'fast',
+        pipeline_uuid: 'pipeline-uuid',
+        state: 'SUCCESS' as const,
+        at: '2024-01-01T00:00:02Z',
+        message: ''
+      }
+    ];
+    for (const event of events) {
+      expect(model.applyEvent(event)).toBe(false); // not shown yet
+    }
+    const pending = (uuid: string) => ({
+      uuid,
+      title: uuid,
+      file_path: `${uuid}.ipynb`,
+      state: 'PENDING' as const,
+      message: '',
+      started_at: null,
+      finished_at: null
+    });
+    // The reply to the start, as the server wrote it before anything ran.
+    model.setRun({
+      id: 'fast',
+      pipeline_uuid: 'pipeline-uuid',
+      pipeline_path: 'p.orchest',
+      type: 'all',
+      selection: [],
+      state: 'PENDING',
+      message: '',
+      created_at: null,
+      started_at: null,
+      finished_at: null,
+      steps: [pending('a'), pending('b')]
+    });
+    expect(model.run!.state).toBe('SUCCESS');
+    expect(model.run!.steps.map(s => [s.state, s.cached])).toEqual([
+      ['COMPUTED', true],
+      ['COMPUTED', true]
+    ]);
+    // A reading of the same run taken while it was under way takes no step back.
+    model.setRun({
+      ...model.run!,
+      state: 'STARTED',
+      steps: [{ ...pending('a'), state: 'RUNNING' }, pending('b')]
+    });
+    expect(model.run!.state).toBe('SUCCESS');
+    expect(model.run!.steps.map(s => s.state)).toEqual([
+      'COMPUTED',
+      'COMPUTED'
+    ]);
+  });
 });

@@ -95,6 +95,34 @@ describe('applyRunEvent', () => {
     expect(isRunActive(run)).toBe(true);
   });
 
+  it('never takes a step or the run back to an earlier state', () => {
+    const done: IRunJSON = {
+      ...run,
+      state: 'SUCCESS',
+      steps: [{ ...run.steps[0], state: 'COMPUTED' }]
+    };
+    const late = {
+      type: 'step' as const,
+      run_id: 'r',
+      pipeline_uuid: 'p',
+      step_uuid: 'a',
+      title: 'A',
+      state: 'RUNNING' as const,
+      at: '2024-01-01T00:00:05Z',
+      message: ''
+    };
+    expect(applyRunEvent(done, late)).toBe(done);
+    const started = {
+      type: 'run' as const,
+      run_id: 'r',
+      pipeline_uuid: 'p',
+      state: 'STARTED' as const,
+      at: '',
+      message: ''
+    };
+    expect(applyRunEvent(done, started)).toBe(done);
+  });
+
   it('ignores events of other runs and log lines', () => {
     expect(
       applyRunEvent(run, {

@@ -28,7 +28,16 @@ import {
 import { connect } from '../model/graph';
 import { UndoHistory } from '../model/history';
 import { layoutSteps, positionsForUnplaced } from '../model/layout';
-import { applyRunEvent, IRunJSON, OrchestEvent } from '../model/runs';
+import {
+  applyRunEvent,
+  IRunJSON,
+  mergeRunReadings,
+  OrchestEvent
+} from '../model/runs';
+
+/** Runs, and events per run, kept while their run is not shown yet (see `keepEarlyEvent`). */
+const EARLY_RUNS_KEPT = 4;
+const EARLY_EVENTS_KEPT = 5000;
 
 /** A connection's id on the canvas. */
 export function connectionId({ parent, child }: IConnection): string {
@@ -244,7 +253,18 @@ export class PipelineEditorModel {
     }
   }
 
+  /**
+   * Show this run. Events of it that came first are applied, and a reading older than what
+   * is shown of the same run takes no step back.
+   */
   setRun(run: IRunJSON | null): void {
+    if (run !== null) {
+      if (this._run !== null) {
+        run = mergeRunReadings(this._run, run);
+      }
+      run = (this._earlyEvents.get(run.id) ?? []).reduce(applyRunEvent, run);
+      this._earlyEvents.delete(run.id);
+    }
     this._run = run;
     this.emitChanged();
   }
@@ -264,6 +284,7 @@ export class PipelineEditorModel {
       return true;
     }
     if (this._run === null || this._run.id !== event.run_id) {
+      this.keepEarlyEvent(event.run_id, event);
       return false;
     }
     this.setRun(applyRunEvent(this._run, event));
@@ -283,6 +304,27 @@ export class PipelineEditorModel {
   dismissNotice(): void {
     this._notice = null;
     this.emitChanged();
+  }
+
+  /**
+   * A fast run's events can arrive before the reply that starts it (or the reading that
+   * adopts it): they are kept, for a few runs, until the run is shown.
+   */
+  private keepEarlyEvent(runId: string, event: OrchestEvent): void {
+    const events = this._earlyEvents.get(runId) ?? [];
+    if (events.length === 0) {
+      this._earlyEvents.set(runId, events);
+      for (const old of [...this._earlyEvents.keys()].slice(
+        0,
+        -EARLY_RUNS_KEPT
+      )) {
+        this._earlyEvents.delete(old);
+      }
+    }
+    events.push(event);
+    if (events.length > EARLY_EVENTS_KEPT) {
+      events.shift(); // the latest say the most
+    }
   }
 
   private replace(next: IPipelineJSON): void {
@@ -326,6 +368,7 @@ export class PipelineEditorModel {
   private _selection: ReadonlySet<string> = new Set();
   private _selectedConnections: ReadonlySet<string> = new Set();
   private _run: IRunJSON | null = null;
+  private _earlyEvents = new Map<string, OrchestEvent[]>();
   private _notice: INotice | null = null;
   private _logStep: string | null = null;
   private _version = 0;

@@ -87,13 +87,38 @@ export function isRunActive(run: Pick<IRunJSON, 'state'> | null): boolean {
 }
 
 /**
- * The run after a live event; the same object when the event is about another run.
+ * How far along a state is. Within a run, a step and the run itself only move forward, so
+ * news that is older than what is known (an event replayed, a reply read before the last
+ * events) never takes a state back.
+ */
+const STEP_PROGRESS: Record<StepState, number> = {
+  READY: 0,
+  PENDING: 0,
+  RUNNING: 1,
+  COMPUTED: 2,
+  ABORTED: 2,
+  FAILURE: 2
+};
+const RUN_PROGRESS: Record<RunState, number> = {
+  PENDING: 0,
+  STARTED: 1,
+  SUCCESS: 2,
+  FAILURE: 2,
+  ABORTED: 2
+};
+
+/**
+ * The run after a live event; the same object when the event is about another run, or
+ * older than what the run already says.
  *
  * A step event may be the first news of a step (the run was started elsewhere and its
  * steps not read yet): the step is added.
  */
 export function applyRunEvent(run: IRunJSON, event: OrchestEvent): IRunJSON {
   if (event.type === 'run' && event.run_id === run.id) {
+    if (RUN_PROGRESS[event.state] < RUN_PROGRESS[run.state]) {
+      return run;
+    }
     const finished = FINISHED_RUN_STATES.includes(event.state);
     return {
       ...run,
@@ -105,7 +130,11 @@ export function applyRunEvent(run: IRunJSON, event: OrchestEvent): IRunJSON {
     };
   }
   if (event.type === 'step' && event.run_id === run.id) {
-    const known = run.steps.some(step => step.uuid === event.step_uuid);
+    const current = run.steps.find(step => step.uuid === event.step_uuid);
+    if (current && STEP_PROGRESS[event.state] < STEP_PROGRESS[current.state]) {
+      return run;
+    }
+    const known = current !== undefined;
     const base: IStepRunJSON = {
       uuid: event.step_uuid,
       title: event.title,
@@ -134,6 +163,34 @@ export function applyRunEvent(run: IRunJSON, event: OrchestEvent): IRunJSON {
     };
   }
   return run;
+}
+
+/**
+ * Two readings of one run merged: each step, and the run, as the one further along says.
+ * `next` wins ties: it is the newer reading.
+ */
+export function mergeRunReadings(known: IRunJSON, next: IRunJSON): IRunJSON {
+  if (known.id !== next.id) {
+    return next;
+  }
+  const before = new Map(known.steps.map(step => [step.uuid, step]));
+  const steps = next.steps.map(step => {
+    const old = before.get(step.uuid);
+    return old && STEP_PROGRESS[old.state] > STEP_PROGRESS[step.state]
+      ? old
+      : step;
+  });
+  const runAhead = RUN_PROGRESS[known.state] > RUN_PROGRESS[next.state];
+  return runAhead
+    ? {
+        ...next,
+        steps,
+        state: known.state,
+        message: known.message,
+        started_at: known.started_at,
+        finished_at: known.finished_at
+      }
+    : { ...next, steps };
 }
 
 export function isStepFinished(state: StepState): boolean {
