@@ -3,7 +3,8 @@ import * as React from 'react';
 import {
   ISessionEnvironmentJSON,
   ISessionJSON,
-  ISessionServiceJSON
+  ISessionServiceJSON,
+  sessionAction
 } from '../model/sessions';
 import { sessionStateWords } from '../sessions/SessionControl';
 import { SessionStore } from '../sessions/store';
@@ -41,19 +42,20 @@ export function SessionsSection(props: ISessionsSectionProps): JSX.Element {
           {trans.__('No sessions are running.')}
         </p>
       )}
-      {currentPath !== null && store.get(currentPath) === null && (
-        <div className="jp-OrchestSidebar-start">
-          <button
-            className="jp-OrchestSidebar-action"
-            onClick={() => props.startSession(currentPath)}
-          >
-            {trans.__('Start session of %1', currentPath)}
-          </button>
-          {startFailure && (
-            <p className="jp-OrchestSidebar-error">{startFailure}</p>
-          )}
-        </div>
-      )}
+      {currentPath !== null &&
+        sessionAction(store.get(currentPath)) === 'start' && (
+          <div className="jp-OrchestSidebar-start">
+            <button
+              className="jp-OrchestSidebar-action"
+              onClick={() => props.startSession(currentPath)}
+            >
+              {trans.__('Start session of %1', currentPath)}
+            </button>
+            {startFailure && (
+              <p className="jp-OrchestSidebar-error">{startFailure}</p>
+            )}
+          </div>
+        )}
       <ul className="jp-OrchestSidebar-list jp-OrchestSidebar-sessions">
         {sessions.map(session => (
           <SessionItem
