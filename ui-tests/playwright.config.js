@@ -6,12 +6,16 @@
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
+// The port of the JupyterLab server under test; another one lets two checkouts test at once.
+const port = process.env.UI_TEST_PORT || '8888';
+
 module.exports = {
   ...baseConfig,
   // Never open the HTML report in a browser: runs are headless and unattended.
   reporter: [['list'], ['html', { open: 'never' }]],
   use: {
     ...baseConfig.use,
+    baseURL: `http://localhost:${port}`,
     // Recording video needs Playwright's own ffmpeg build, which cannot be downloaded;
     // traces (kept on retries) hold screenshots and DOM snapshots instead.
     video: 'off',
@@ -30,8 +34,8 @@ module.exports = {
     }
   },
   webServer: {
-    command: 'jlpm start',
-    url: 'http://localhost:8888/lab',
+    command: `jlpm start --port ${port}`,
+    url: `http://localhost:${port}/lab`,
     timeout: 120 * 1000,
     reuseExistingServer: !process.env.CI
   }
