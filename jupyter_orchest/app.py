@@ -24,6 +24,7 @@ from .environments.builds import Builds
 from .environments.executor import EnvironmentExecutor
 from .environments.kernelspecs import KernelspecFolder
 from .handlers import api_routes
+from .handlers.base import UNAVAILABLE
 from .services.environments import EnvironmentService
 from .services.events import EventHub
 from .services.jobs import JobService, JobSettings
@@ -32,7 +33,7 @@ from .services.pipelines import PipelineService
 from .services.provenance import ProvenanceService
 from .services.runs import RunService
 from .sessions import SessionService
-from .store import BuildStore, RunStore
+from .store import BuildStore, DatabaseUnavailable, RunStore
 from .store.database import default_database_url
 from .store.provenance import ProvenanceStore
 
@@ -41,6 +42,8 @@ class OrchestApp(ExtensionApp):
     """Serves the pipeline and run APIs under `<base_url>/orchest/api/`."""
 
     name = "jupyter_orchest"
+    _serving = False
+    """Whether the services run: not when the database cannot be used."""
 
     database_url = Unicode(
         help="SQLAlchemy URL of the database of runs; SQLite in Jupyter's data folder by default.",
@@ -141,10 +144,20 @@ class OrchestApp(ExtensionApp):
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set before extensions initialize
         give_kernels_the_server(self.serverapp)  # for `%orchest` in kernels
-        root_dir = Path(self.serverapp.root_dir).expanduser().resolve()
+        try:
+            store = RunStore(self.database_url)
+        except DatabaseUnavailable as error:
+            # The server runs on, and every route of the extension answers with the message,
+            # so that the UI shows it too.
+            self.log.error("jupyter-orchest cannot run: %s", error.message)
+            self.settings[UNAVAILABLE] = error.message
+            return
+        self._serve(Path(self.serverapp.root_dir).expanduser().resolve(), store)
+        self._serving = True
+
+    def _serve(self, root_dir: Path, store: RunStore) -> None:
         pipelines = PipelineService(root_dir)
         events = EventHub()
-        store = RunStore(self.database_url)
         self.builds = self._builds(root_dir, store, events)
         local: StepExecutor = (
             EnvironmentExecutor(self.builds)
@@ -239,9 +252,14 @@ class OrchestApp(ExtensionApp):
         self.handlers.extend(api_routes())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        self._scheduler = asyncio.ensure_future(self.jobs.run_scheduler(self.scheduler_interval))
+        if self._serving:
+            self._scheduler = asyncio.ensure_future(
+                self.jobs.run_scheduler(self.scheduler_interval)
+            )
 
     async def stop_extension(self) -> None:
+        if not self._serving:
+            return
         if self._scheduler is not None:
             self._scheduler.cancel()
         await self.jobs.shutdown()

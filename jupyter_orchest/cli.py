@@ -287,7 +287,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
     except (UsageError, JobCommandError, EnvironmentCommandError) as error:
         print(f"error: {error}", file=sys.stderr)
+    except Exception as error:
+        if not _database_unavailable(error):
+            raise
+        print(f"error: {error}", file=sys.stderr)
     return 2
+
+
+def _database_unavailable(error: Exception) -> bool:
+    """Whether the database could not be used (the store is imported only by the commands
+    that use it, so an error of it can come only once it is)."""
+    errors = sys.modules.get("jupyter_orchest.store.errors")
+    return errors is not None and isinstance(error, errors.DatabaseUnavailable)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,11 @@ from tornado import web
 
 from ..pipeline import PipelineValidationError
 from ..services.errors import BadRequest, OrchestError
+from ..store import DatabaseUnavailable
 
 Method = Callable[..., Awaitable[None]]
+UNAVAILABLE = "orchest_unavailable"
+"""The setting that holds why the extension cannot serve (its database cannot be used)."""
 
 
 class OrchestAPIHandler(ExtensionHandlerMixin, APIHandler):
@@ -33,13 +36,18 @@ class OrchestAPIHandler(ExtensionHandlerMixin, APIHandler):
 
 
 def api_method(method: Method) -> Method:
-    """Require an authenticated, authorized user, and turn user errors into JSON replies.
+    """Require an authenticated, authorized user, and turn user errors into JSON replies;
+    when the database cannot be used, answer 503 with a message saying why.
 
     Every handler method of the extension is wrapped in this, so none can forget it.
     """
 
     @functools.wraps(method)
     async def reply_user_errors(self: "OrchestAPIHandler", *args: Any, **kwargs: Any) -> None:
+        unavailable = self.settings.get(UNAVAILABLE)
+        if unavailable is not None:
+            self.reply_error(503, {"message": unavailable})
+            return
         try:
             await method(self, *args, **kwargs)
         except PipelineValidationError as error:
@@ -52,5 +60,7 @@ def api_method(method: Method) -> Method:
             )
         except OrchestError as error:
             self.reply_error(error.status, error.to_json())
+        except DatabaseUnavailable as error:
+            self.reply_error(503, {"message": error.message})
 
     return cast(Method, web.authenticated(authorized(reply_user_errors)))

@@ -13,6 +13,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..services.events import EventHub
+from .base import UNAVAILABLE
 
 
 class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
@@ -28,6 +29,8 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jup
         authorized = self.authorizer.is_authorized(self, self.current_user, "read", "orchest")
         if not await ensure_async(authorized):
             raise web.HTTPError(403)
+        if self.settings.get(UNAVAILABLE) is not None:
+            raise web.HTTPError(503, self.settings[UNAVAILABLE])
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:

@@ -30,7 +30,7 @@ from ..jobs.grid import GridError, default_grid, parse_grid
 from ..jobs.schedule import Clock, CronSchedule, ScheduleError, system_clock
 from ..jobs.snapshot import SnapshotError, copy_snapshot, take_snapshot
 from ..pipeline import dump_definition, parse_definition
-from ..store import JobRecord, JobRunRecord, JobStore, RunRecord, RunStore
+from ..store import DatabaseUnavailable, JobRecord, JobRunRecord, JobStore, RunRecord, RunStore
 from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound, StorageError
 from .pipelines import PipelineService
@@ -102,11 +102,14 @@ class JobService:
         self._tasks: dict[asyncio.Task[None], str] = {}
         """Runs waiting or running, with their job's id."""
         self._executor_started: asyncio.Task[None] | None = None
-        for job in _under(
-            self.pipelines.root_dir, self.store.list_jobs()
-        ):  # in-flight runs were aborted
-            if job.status == JobStatus.STARTED and not job.cron:
-                self._finish_if_done(job.id)
+        try:
+            for job in _under(
+                self.pipelines.root_dir, self.store.list_jobs()
+            ):  # in-flight runs were aborted
+                if job.status == JobStatus.STARTED and not job.cron:
+                    self._finish_if_done(job.id)
+        except DatabaseUnavailable:
+            pass  # the database logged why; the jobs are finished when it works again
 
     # Creating and changing jobs
 
@@ -150,25 +153,29 @@ class JobService:
         first = start_at or now
         if schedule is not None:
             first = schedule.next_after(first - _JUST_BEFORE)  # a slot at start_at counts
-        self.store.add_job(
-            JobRecord(
-                id=job_id,
-                name=name.strip(),
-                pipeline_uuid=definition["uuid"],
-                pipeline_path=pipeline.path,
-                project_dir=str(project_dir),
-                folder=str(folder),
-                status=(JobStatus.DRAFT if draft else JobStatus.PENDING).value,
-                grid=grid.to_json(),
-                cron=schedule.expression if schedule else None,
-                timezone=schedule.timezone if schedule else "UTC",
-                start_at=start_at,
-                next_fire_at=first,
-                env_variables=env_variables,
-                max_retained_runs=retained,
-                created_at=now,
+        try:
+            self.store.add_job(
+                JobRecord(
+                    id=job_id,
+                    name=name.strip(),
+                    pipeline_uuid=definition["uuid"],
+                    pipeline_path=pipeline.path,
+                    project_dir=str(project_dir),
+                    folder=str(folder),
+                    status=(JobStatus.DRAFT if draft else JobStatus.PENDING).value,
+                    grid=grid.to_json(),
+                    cron=schedule.expression if schedule else None,
+                    timezone=schedule.timezone if schedule else "UTC",
+                    start_at=start_at,
+                    next_fire_at=first,
+                    env_variables=env_variables,
+                    max_retained_runs=retained,
+                    created_at=now,
+                )
             )
-        )
+        except DatabaseUnavailable:
+            shutil.rmtree(folder, ignore_errors=True)  # nothing would ever find it
+            raise
         self.tick()
         return self.get(job_id)
 
@@ -333,6 +340,8 @@ class JobService:
                 self.tick()
                 jobs = _under(self.pipelines.root_dir, self.store.scheduled_jobs(SCHEDULED))
                 coming = [job.next_fire_at for job in jobs if job.next_fire_at is not None]
+            except DatabaseUnavailable:  # the database logged why; tried again at each turn
+                coming = []
             except Exception:  # a broken job must not stop the others' schedules
                 log.exception("The job scheduler failed; it goes on")
                 coming = []
@@ -408,8 +417,11 @@ class JobService:
             log.exception("Job run %s failed in the engine", run.id)
             self._end_run(run, RunState.FAILURE, f"The run engine failed: {error}")
         finally:
-            self._finish_if_done(job.id)
-            self._apply_retention(job.id)
+            try:
+                self._finish_if_done(job.id)
+                self._apply_retention(job.id)
+            except (DatabaseUnavailable, NotFound):
+                pass  # the database refused (it logged why), or the job went with its file
 
     def _prepare(self, job: JobRecord, run: RunRecord, job_run: JobRunRecord) -> PipelineRunner:
         """Copy the snapshot for the run and write the run's parameters into its definition."""

@@ -18,7 +18,7 @@ from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunPlan, RunType, plan_run
 from ..engine.provenance import StepProvenance
 from ..sessions import SessionService
-from ..store import RunRecord, RunStore, StepRunRecord
+from ..store import DatabaseUnavailable, RunRecord, RunStore, StepRunRecord
 from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound
 from .pipelines import PipelineService
@@ -141,7 +141,10 @@ class RunService:
         self.observer = observer or NoOpObserver()
         self._active: dict[str, ActiveRun] = {}  # by pipeline uuid
         self._executors_started: dict[int, asyncio.Task[None]] = {}  # by id(executor)
-        aborted = store.abort_unfinished(RESTART_REASON)
+        try:
+            aborted = store.abort_orphaned(RESTART_REASON)
+        except DatabaseUnavailable:
+            aborted = []  # the database logged why; starting a run will say so too
         if aborted:
             log.warning("Marked %d runs interrupted by a server stop as aborted", len(aborted))
 

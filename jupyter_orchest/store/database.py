@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from sqlalchemy import bindparam, create_engine, event, insert, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import selectinload, sessionmaker
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import selectinload
 
 from ..engine.events import RunChanged, StepChanged, StepLogged
 from ..engine.model import RunState, StepState
+from .connection import UNFINISHED, Database
+from .errors import DatabaseUnavailable
 from .models import Base, RunRecord, StepRunRecord
+from .owners import process_is_gone
 
 
 def sqlite_url(path: Path) -> str:
@@ -27,41 +29,25 @@ def default_database_url() -> str:
     return sqlite_url(folder / "orchest.db")
 
 
-def _enable_sqlite_wal(engine: Engine) -> None:
-    # WAL lets the UI read run states while a run writes them.
-    @event.listens_for(engine, "connect")
-    def set_pragmas(connection: Any, _record: Any) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL cannot corrupt the database; a power loss may lose the last
-        # state changes only. Without it every state change waits for the disk.
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-
 class RunStore:
-    """Runs and step runs; also an observer that records every state change."""
+    """Runs and step runs; also an observer that records every state change. Its `database`
+    is shared with the other stores."""
 
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            _enable_sqlite_wal(self.engine)
-        Base.metadata.create_all(self.engine)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.database = Database(url)
 
     def add_run(self, run: RunRecord, steps: Iterable[StepRunRecord]) -> None:
         """Add the run and its steps (also kept as `run.steps`, for its caller to answer
         with), in plain INSERTs: a run waits for them before it starts."""
         run.steps = list(steps)
-        with self.engine.begin() as connection:
+        with self.database.begin() as connection:
             connection.execute(insert(RunRecord), [_column_values(run)])
             if run.steps:
                 rows = [{**_column_values(step), "run_id": run.id} for step in run.steps]
                 connection.execute(insert(StepRunRecord), rows)
 
     def get_run(self, run_id: str) -> RunRecord | None:
-        with self.sessions() as session:
+        with self.database.read() as session:
             return session.scalar(
                 select(RunRecord)
                 .where(RunRecord.id == run_id)
@@ -72,26 +58,28 @@ class RunStore:
         query = select(RunRecord).options(selectinload(RunRecord.steps))
         if pipeline_uuid is not None:
             query = query.where(RunRecord.pipeline_uuid == pipeline_uuid)
-        with self.sessions() as session:
+        with self.database.read() as session:
             return list(session.scalars(query.order_by(RunRecord.created_at.desc()).limit(limit)))
 
-    def abort_unfinished(self, reason: str) -> list[str]:
-        """Mark runs that were in flight when the server stopped as aborted, with the reason."""
+    def abort_orphaned(self, reason: str) -> list[str]:
+        """Mark runs whose server stopped before they finished as aborted, with the reason.
+        The runs of a server still running (another one on the same database) are its own."""
         now = datetime.now(timezone.utc)
-        unfinished = [RunState.PENDING.value, RunState.STARTED.value]
-        with self.sessions.begin() as session:
-            runs = list(session.scalars(select(RunRecord).where(RunRecord.state.in_(unfinished))))
-            for run in runs:
+        with self.database.write() as session:
+            unfinished = session.scalars(select(RunRecord).where(RunRecord.state.in_(UNFINISHED)))
+            orphaned = [run for run in unfinished if process_is_gone(run.owner)]
+            for run in orphaned:
                 run.state, run.message, run.finished_at = RunState.ABORTED.value, reason, now
                 for step in run.steps:
                     if not StepState(step.state).finished and step.state != StepState.READY:
                         step.state, step.message = StepState.ABORTED.value, reason
                         step.finished_at = now
-            return [run.id for run in runs]
+            return [run.id for run in orphaned]
 
     # The observer side: every state change of a run is written as it happens, while the run
     # waits for it: with statements built once (building one costs several times as much as
-    # running it), and bound values.
+    # running it), and bound values. A change the database refuses is not recorded (the
+    # database logs why); the run goes on.
 
     def run_changed(self, event: RunChanged) -> None:
         values: dict[str, Any] = {"state": event.state.value, "message": event.message}
@@ -99,8 +87,8 @@ class RunStore:
             values["started_at"] = event.at
         elif event.state.finished:
             values["finished_at"] = event.at
-        with self.engine.begin() as connection:
-            connection.execute(_UPDATE_RUN[_moment_column(values)], {"id_": event.run_id, **values})
+        statement = _UPDATE_RUN[_moment_column(values)]
+        self._write(statement, {"id_": event.run_id, **values})
 
     def step_changed(self, event: StepChanged) -> None:
         if event.state == StepState.PENDING:
@@ -111,11 +99,17 @@ class RunStore:
         elif event.state.finished:
             values["finished_at"] = event.at
         step = {"run_id_": event.run_id, "step_uuid_": event.step_uuid}
-        with self.engine.begin() as connection:
-            connection.execute(_UPDATE_STEP[_moment_column(values)], {**step, **values})
+        self._write(_UPDATE_STEP[_moment_column(values)], {**step, **values})
 
     def step_logged(self, event: StepLogged) -> None:
         pass  # logs live in files, not in the database
+
+    def _write(self, statement: Any, values: dict[str, Any]) -> None:
+        try:
+            with self.database.begin() as connection:
+                connection.execute(statement, values)
+        except DatabaseUnavailable:
+            pass
 
 
 def _column_values(record: Base) -> dict[str, Any]:

@@ -1,7 +1,5 @@
 """The builds table: one row per build of an environment, whatever backend made it."""
 
-import os
-import socket
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..environments.model import BuildState
 from .database import RunStore
 from .models import Base, UTCDateTime
+from .owners import process_is_gone, this_process
 
 UNFINISHED = [BuildState.PENDING.value, BuildState.BUILDING.value]
 
@@ -44,33 +43,11 @@ class BuildRecord(Base):
     """When what it made was removed (superseded by a newer build); never used again."""
 
 
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _process_is_gone(owner: str) -> bool:
-    """Whether the process that owned a build is known to have ended."""
-    host, _, pid = owner.rpartition(":")
-    if not pid.isdigit():
-        return True
-    if host != socket.gethostname():
-        return False  # another machine's: it knows best
-    if int(pid) == os.getpid():
-        return True  # an earlier process that had this pid
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # alive, someone else's
-    return False
-
-
 class BuildStore:
     """Builds, in the runs' database."""
 
     def __init__(self, runs: RunStore) -> None:
-        self.sessions = runs.sessions
+        self.database = runs.database
 
     def add_build(
         self, project_dir: str, environment_uuid: str, backend: str, inputs_hash: str
@@ -78,7 +55,7 @@ class BuildStore:
         """A new PENDING build with the environment's next number."""
         while True:
             try:
-                with self.sessions.begin() as session:
+                with self.database.write() as session:
                     last = session.scalar(
                         select(func.max(BuildRecord.number)).where(
                             BuildRecord.project_dir == project_dir,
@@ -101,7 +78,7 @@ class BuildStore:
                 continue  # another process took that number meanwhile
 
     def update_build(self, build_id: int, **values: Any) -> BuildRecord | None:
-        with self.sessions.begin() as session:
+        with self.database.write() as session:
             build = session.get(BuildRecord, build_id)
             if build is not None:
                 for name, value in values.items():
@@ -114,7 +91,7 @@ class BuildStore:
             BuildRecord.environment_uuid == environment_uuid,
             BuildRecord.number == number,
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             return session.scalar(query)
 
     def list_builds(self, project_dir: str, environment_uuid: str) -> list[BuildRecord]:
@@ -127,7 +104,7 @@ class BuildStore:
             )
             .order_by(BuildRecord.number.desc())
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             return list(session.scalars(query))
 
     def latest_success(
@@ -147,11 +124,11 @@ class BuildStore:
         )
         if inputs_hash is not None:
             query = query.where(BuildRecord.inputs_hash == inputs_hash)
-        with self.sessions() as session:
+        with self.database.read() as session:
             return session.scalar(query.order_by(BuildRecord.number.desc()).limit(1))
 
     def delete_builds(self, project_dir: str, environment_uuid: str) -> None:
-        with self.sessions.begin() as session:
+        with self.database.write() as session:
             session.execute(
                 delete(BuildRecord).where(
                     BuildRecord.project_dir == project_dir,
@@ -162,11 +139,11 @@ class BuildStore:
     def abort_orphaned(self, reason: str) -> list[BuildRecord]:
         """Mark builds whose process ended before they did as aborted, with the reason."""
         now = datetime.now(timezone.utc)
-        with self.sessions.begin() as session:
+        with self.database.write() as session:
             unfinished = session.scalars(
                 select(BuildRecord).where(BuildRecord.state.in_(UNFINISHED))
             )
-            orphaned = [build for build in unfinished if _process_is_gone(build.owner)]
+            orphaned = [build for build in unfinished if process_is_gone(build.owner)]
             for build in orphaned:
                 build.state, build.message = BuildState.ABORTED.value, reason
                 build.finished_at = now

@@ -66,25 +66,25 @@ class JobStore:
     """Jobs and the runs they made, in the runs' database."""
 
     def __init__(self, runs: RunStore) -> None:
-        self.sessions = runs.sessions
+        self.database = runs.database
 
     def add_job(self, job: JobRecord) -> None:
-        with self.sessions.begin() as session:
+        with self.database.write() as session:
             session.add(job)
 
     def get_job(self, job_id: str) -> JobRecord | None:
-        with self.sessions() as session:
+        with self.database.read() as session:
             return session.get(JobRecord, job_id)
 
     def list_jobs(self, pipeline_uuid: str | None = None) -> list[JobRecord]:
         query = select(JobRecord).order_by(JobRecord.created_at.desc())
         if pipeline_uuid is not None:
             query = query.where(JobRecord.pipeline_uuid == pipeline_uuid)
-        with self.sessions() as session:
+        with self.database.read() as session:
             return list(session.scalars(query))
 
     def update_job(self, job_id: str, **values: Any) -> JobRecord | None:
-        with self.sessions.begin() as session:
+        with self.database.write() as session:
             job = session.get(JobRecord, job_id)
             if job is not None:
                 for name, value in values.items():
@@ -92,7 +92,7 @@ class JobStore:
             return job
 
     def delete_job(self, job_id: str) -> None:
-        with self.sessions.begin() as session:
+        with self.database.write() as session:
             session.execute(delete(JobRecord).where(JobRecord.id == job_id))
 
     def scheduled_jobs(self, statuses: list[str]) -> list[JobRecord]:
@@ -100,14 +100,14 @@ class JobStore:
         query = select(JobRecord).where(
             JobRecord.status.in_(statuses), JobRecord.next_fire_at.is_not(None)
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             return list(session.scalars(query))
 
     def due_jobs(self, now: datetime, statuses: list[str]) -> list[JobRecord]:
         query = select(JobRecord).where(
             JobRecord.status.in_(statuses), JobRecord.next_fire_at <= now
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             return list(session.scalars(query))
 
     def fire(
@@ -120,7 +120,7 @@ class JobStore:
         """Record a slot's runs and the job's next slot at once; False (nothing recorded) when
         this slot has made its runs already."""
         try:
-            with self.sessions.begin() as session:
+            with self.database.write() as session:
                 job = session.get(JobRecord, job_id)
                 if job is None:
                     return False
@@ -142,11 +142,11 @@ class JobStore:
             .options(selectinload(RunRecord.steps))
             .order_by(JobRunRecord.created_at, JobRunRecord.number)
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             return [(job_run, run) for job_run, run in session.execute(query)]
 
     def remove_runs(self, run_ids: list[str]) -> None:
-        with self.sessions.begin() as session:
+        with self.database.write() as session:
             session.execute(delete(JobRunRecord).where(JobRunRecord.run_id.in_(run_ids)))
             for run_id in run_ids:
                 run = session.get(RunRecord, run_id)

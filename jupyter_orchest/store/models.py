@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .owners import this_process
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware moment, stored in UTC and read back aware: SQLite keeps no offsets, and
@@ -44,6 +46,8 @@ class RunRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    owner: Mapped[str] = mapped_column(String(255), default=this_process, server_default="")
+    """`host:pid` of the process running it (see `owners`)."""
 
     steps: Mapped[list["StepRunRecord"]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="StepRunRecord.position"

@@ -66,17 +66,15 @@ class ExecutionLogRecord(Base):
 
 
 class ProvenanceStore:
-    """The engine's provenance ledger, in the database of `sessions`."""
+    """The engine's provenance ledger, in the runs' database."""
 
     def __init__(self, runs: RunStore) -> None:
-        self.sessions, self.engine = runs.sessions, runs.engine
-        tables = [ProvenanceRecord.__table__, ExecutionLogRecord.__table__]
-        Base.metadata.create_all(runs.engine, tables=tables)  # type: ignore[arg-type]
+        self.database = runs.database
 
     def record(self, provenance: StepProvenance, log: StepExecutionLog | None) -> None:
         # Plain INSERTs: a restored step waits for its record, and the ORM's unit of work
         # costs several times as much.
-        with self.engine.begin() as connection:
+        with self.database.begin() as connection:
             connection.execute(insert(ProvenanceRecord), [_to_row(provenance)])
             if log is not None:
                 connection.execute(insert(ExecutionLogRecord), [asdict(log)])
@@ -92,19 +90,19 @@ class ProvenanceStore:
             .order_by(desc(ProvenanceRecord.finished_at))
             .limit(1)
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             row = session.scalar(query)
         return from_row(row) if row is not None else None
 
     def get(self, run_id: str, step_uuid: str) -> StepProvenance | None:
-        with self.sessions() as session:
+        with self.database.read() as session:
             row = session.get(ProvenanceRecord, (run_id, step_uuid))
         return from_row(row) if row is not None else None
 
     def for_runs(self, run_ids: Iterable[str]) -> dict[tuple[str, str], StepProvenance]:
         """The records of these runs, by (run id, step uuid)."""
         query = select(ProvenanceRecord).where(ProvenanceRecord.run_id.in_(list(run_ids)))
-        with self.sessions() as session:
+        with self.database.read() as session:
             return {(row.run_id, row.step_uuid): from_row(row) for row in session.scalars(query)}
 
     def history(self, pipeline_uuid: str, step_uuid: str, limit: int = 20) -> list[StepProvenance]:
@@ -118,7 +116,7 @@ class ProvenanceStore:
             .order_by(desc(ProvenanceRecord.finished_at))
             .limit(limit)
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             return [from_row(row) for row in session.scalars(query)]
 
     def latest_run(self, pipeline_uuid: str) -> str | None:
@@ -129,7 +127,7 @@ class ProvenanceStore:
             .order_by(desc(ProvenanceRecord.finished_at))
             .limit(1)
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             run_id: str | None = session.scalar(query)
         return run_id
 
@@ -139,7 +137,7 @@ class ProvenanceStore:
             .where(ExecutionLogRecord.run_id == run_id, ExecutionLogRecord.step_uuid == step_uuid)
             .order_by(ExecutionLogRecord.id)
         )
-        with self.sessions() as session:
+        with self.database.read() as session:
             return [
                 StepExecutionLog(
                     run_id=row.run_id,
