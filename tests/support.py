@@ -1,11 +1,17 @@
 """Helpers shared by the tests: pipelines of real steps written into temporary projects."""
 
+import contextlib
 import json
-from collections.abc import Callable
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from jupyter_orchest.engine.model import RunState, StepState
 from jupyter_orchest.pipeline import dump_definition
+from jupyter_orchest.store import RunRecord, RunStore, StepRunRecord
 
 
 def make_step(uuid: str, file_path: str, parents: list[str], **extra: Any) -> dict[str, Any]:
@@ -58,3 +64,60 @@ def read_json(path: Path) -> Any:
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
 FINISHED_RUN_STATES = ("SUCCESS", "FAILURE", "ABORTED")
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make a file read-only for this process while the block runs. Root may write any file
+    whatever its mode, but not an immutable one."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+
+
+def with_database(config: dict[str, Any], database_url: str) -> dict[str, Any]:
+    """A server configuration that records in the database at `database_url`."""
+    return {**config, "OrchestApp": {**config.get("OrchestApp", {}), "database_url": database_url}}
+
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def add_run(
+    store: RunStore, run_id: str, state: RunState = RunState.PENDING, owner: str | None = None
+) -> None:
+    store.add_run(
+        RunRecord(
+            id=run_id,
+            pipeline_uuid="p",
+            pipeline_path="p.orchest",
+            project_dir="/project",
+            run_type="all",
+            selection=[],
+            parameters={},
+            state=state.value,
+            message="",
+            created_at=NOW,
+            owner=owner,
+        ),
+        [
+            StepRunRecord(
+                step_uuid=uuid,
+                position=i,
+                title=uuid,
+                file_path=f"{uuid}.py",
+                state=StepState.PENDING.value,
+            )
+            for i, uuid in enumerate(["a", "b"])
+        ],
+    )

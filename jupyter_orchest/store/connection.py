@@ -66,7 +66,7 @@ class Database:
         self._lock = threading.RLock()
         self._fault: str | None = None
         self._identity: FileIdentity | None = None
-        with self._using(follow=False):
+        with self._using(opening=True):
             ensure_schema(self.engine, self.name)
         self._identity = _identity(self.path)
 
@@ -88,27 +88,25 @@ class Database:
             yield connection
 
     @contextmanager
-    def _using(self, follow: bool = True) -> Iterator[None]:
+    def _using(self, opening: bool = False) -> Iterator[None]:
+        """A use of the database; when `opening`, a failure is its opener's to report."""
         with self._lock:
             try:
-                if follow:
+                if not opening:
                     self._follow_file()
                 yield
             except DBAPIError as error:
                 if isinstance(error, _CALLERS_ERRORS):
                     raise
-                raise self._unavailable(error) from error
+                message = explain(str(error.orig), self.name, self.path)
+                # The next use connects afresh: a database made writable, or started, again
+                # works without a restart.
+                self.engine.dispose()
+                if not opening and message != self._fault:
+                    log.error("%s", message)
+                    self._fault = message
+                raise DatabaseUnavailable(message) from error
             self._fault = None
-
-    def _unavailable(self, error: DBAPIError) -> DatabaseUnavailable:
-        message = explain(str(error.orig), self.name, self.path)
-        # The next use connects afresh: a database made writable, or started, again works
-        # without a restart.
-        self.engine.dispose()
-        if message != self._fault:
-            log.error("%s", message)
-            self._fault = message
-        return DatabaseUnavailable(message)
 
     def _follow_file(self) -> None:
         if self.path is None:
@@ -118,11 +116,11 @@ class Database:
             return
         carried = _runs_in_flight(self.engine)
         self.engine.dispose()  # closes every connection to the old file: none is in use
-        if identity is None:
-            # Left over, they would be read as the new database's own.
-            for suffix in ("-wal", "-shm", "-journal"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The old file's WAL and journal (SQLite keeps them when its file has moved) would
+        # be read as the new file's own.
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         ensure_schema(self.engine, self.name)
         self._identity = _identity(self.path)
         with self.engine.begin() as connection:
@@ -204,17 +202,19 @@ def _sqlite_file(url: URL) -> Path | None:
 
 
 def _bad_url(url: str, error: Exception) -> str:
-    try:
-        shown = make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        shown = "the URL given"
+    if isinstance(error, ArgumentError):
+        return (
+            f"{SETTING} is not a SQLAlchemy URL: give one such as sqlite:////path/to/orchest.db "
+            "or postgresql+psycopg://user@host/database."
+        )
+    shown = make_url(url).render_as_string(hide_password=True)
     hint = ""
     if isinstance(error, ImportError):
         hint = (
-            " (its driver is not installed: for PostgreSQL, install jupyter_orchest[postgresql] "
-            "and use a postgresql+psycopg:// URL)"
+            ": the database's driver is not installed (for PostgreSQL, install "
+            "jupyter_orchest[postgresql] and use a postgresql+psycopg:// URL)"
         )
-    return f"{SETTING} = {shown} cannot be used: {error}{hint}."
+    return f"{SETTING} = {shown} cannot be used ({error}){hint}."
 
 
 def _enable_sqlite_wal(engine: Engine) -> None:

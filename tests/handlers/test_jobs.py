@@ -1,4 +1,5 @@
-"""Jobs through the REST API, against a real server, with the example project's real steps."""
+"""Jobs through the REST API, against a real server, with the example project's real steps,
+recorded in SQLite and in PostgreSQL."""
 
 import asyncio
 import json
@@ -8,10 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 
-from support import EXAMPLE_PROJECT, FINISHED_RUN_STATES
+from support import EXAMPLE_PROJECT, FINISHED_RUN_STATES, with_database
 
 ApiCall = Any
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any], database_url: str) -> dict[str, Any]:
+    return with_database(jp_server_config, database_url)
+
+
 CLEAN = "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 
 

@@ -1,4 +1,5 @@
-"""Runs through the REST API and the event WebSocket, against a real server and real kernels."""
+"""Runs through the REST API and the event WebSocket, against a real server and real kernels,
+recorded in SQLite and in PostgreSQL."""
 
 import asyncio
 import json
@@ -8,10 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 
-from support import EXAMPLE_PROJECT, FINISHED_RUN_STATES, make_step, pipeline_writer
+from support import EXAMPLE_PROJECT, FINISHED_RUN_STATES, make_step, pipeline_writer, with_database
 
 ApiCall = Any
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any], database_url: str) -> dict[str, Any]:
+    return with_database(jp_server_config, database_url)
 
 
 async def wait_for_run(api: ApiCall, run_id: str, timeout: float = 90) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Jobs with real runs: real scripts in real processes, the real SQLite store."""
+"""Jobs with real runs: real scripts in real processes, the real store on SQLite and
+PostgreSQL."""
 
 import asyncio
 import json
@@ -15,7 +16,6 @@ from jupyter_orchest.services.errors import BadRequest, Conflict, NotFound
 from jupyter_orchest.services.jobs import JobService, JobSettings
 from jupyter_orchest.services.pipelines import PipelineService
 from jupyter_orchest.store import RunStore
-from jupyter_orchest.store.database import sqlite_url
 from support import make_step, pipeline_writer
 
 T = TypeVar("T")
@@ -53,10 +53,14 @@ def root(tmp_path: Path) -> Path:
 
 
 def with_jobs(
-    root: Path, clock: Clock, test: Callable[[JobService], Awaitable[T]], **settings: Any
+    root: Path,
+    database_url: str,
+    clock: Clock,
+    test: Callable[[JobService], Awaitable[T]],
+    **settings: Any,
 ) -> T:
     async def main() -> T:
-        store = RunStore(sqlite_url(root / "orchest.db"))
+        store = RunStore(database_url)
         async with LocalExecutor(pool_size=0, standby_kernels=0) as executor:
             jobs = JobService(
                 PipelineService(root),
@@ -99,7 +103,9 @@ def seen(root: Path, job: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def test_a_two_by_three_grid_runs_six_times_each_with_its_parameters(root: Path) -> None:
+def test_a_two_by_three_grid_runs_six_times_each_with_its_parameters(
+    root: Path, database_url: str
+) -> None:
     async def test(jobs: JobService) -> dict[str, Any]:
         job = await jobs.create(
             {
@@ -113,7 +119,7 @@ def test_a_two_by_three_grid_runs_six_times_each_with_its_parameters(root: Path)
         )
         return await until_finished(jobs, job["id"], 6)
 
-    job = with_jobs(root, Clock(), test)
+    job = with_jobs(root, database_url, Clock(), test)
 
     assert job["status"] == "SUCCESS"
     assert [run["state"] for run in job["runs"]] == ["SUCCESS"] * 6
@@ -124,7 +130,9 @@ def test_a_two_by_three_grid_runs_six_times_each_with_its_parameters(root: Path)
     assert definition["parameters"] == {"alpha": 0.1}
 
 
-def test_a_schedule_fires_on_time_once_per_slot_and_once_after_downtime(root: Path) -> None:
+def test_a_schedule_fires_on_time_once_per_slot_and_once_after_downtime(
+    root: Path, database_url: str
+) -> None:
     clock = Clock()
 
     async def test(jobs: JobService) -> list[dict[str, Any]]:
@@ -144,7 +152,7 @@ def test_a_schedule_fires_on_time_once_per_slot_and_once_after_downtime(root: Pa
         second = await until_finished(jobs, job["id"], 2)
         return [first, second]
 
-    first, second = with_jobs(root, clock, test)
+    first, second = with_jobs(root, database_url, clock, test)
 
     assert [run["slot"] for run in first["runs"]] == ["2026-11-22T12:01:00+00:00"]
     assert first["status"] == "STARTED"
@@ -155,7 +163,7 @@ def test_a_schedule_fires_on_time_once_per_slot_and_once_after_downtime(root: Pa
     assert second["next_fire_at"] == "2026-11-22T14:02:00+00:00"
 
 
-def test_the_scheduler_fires_a_due_slot_by_itself(root: Path) -> None:
+def test_the_scheduler_fires_a_due_slot_by_itself(root: Path, database_url: str) -> None:
     clock = Clock()
 
     async def test(jobs: JobService) -> dict[str, Any]:
@@ -169,32 +177,32 @@ def test_the_scheduler_fires_a_due_slot_by_itself(root: Path) -> None:
         finally:
             scheduler.cancel()
 
-    job = with_jobs(root, clock, test)
+    job = with_jobs(root, database_url, clock, test)
 
     assert [run["slot"] for run in job["runs"]] == ["2026-11-22T12:01:00+00:00"]
 
 
-def test_a_schedule_survives_a_restart_of_the_server(root: Path) -> None:
+def test_a_schedule_survives_a_restart_of_the_server(root: Path, database_url: str) -> None:
     clock = Clock()
 
     async def create(jobs: JobService) -> str:
         job = await jobs.create({"pipeline_path": "project/test.orchest", "cron": "*/5 * * * *"})
         return str(job["id"])
 
-    job_id = with_jobs(root, clock, create)
+    job_id = with_jobs(root, database_url, clock, create)
     clock.now += timedelta(minutes=12)  # down over two slots: 12:05 and 12:10
 
     async def after_restart(jobs: JobService) -> dict[str, Any]:
         jobs.tick()
         return await until_finished(jobs, job_id, 1)
 
-    job = with_jobs(root, clock, after_restart)
+    job = with_jobs(root, database_url, clock, after_restart)
 
     assert [run["slot"] for run in job["runs"]] == ["2026-11-22T12:10:00+00:00"]
     assert job["next_fire_at"] == "2026-11-22T12:15:00+00:00"
 
 
-def test_pause_resume_and_cancel(root: Path) -> None:
+def test_pause_resume_and_cancel(root: Path, database_url: str) -> None:
     clock = Clock()
 
     async def test(jobs: JobService) -> None:
@@ -212,10 +220,10 @@ def test_pause_resume_and_cancel(root: Path) -> None:
         with pytest.raises(Conflict):
             jobs.resume(job_id)
 
-    with_jobs(root, clock, test)
+    with_jobs(root, database_url, clock, test)
 
 
-def test_retention_removes_the_oldest_runs_and_their_folders(root: Path) -> None:
+def test_retention_removes_the_oldest_runs_and_their_folders(root: Path, database_url: str) -> None:
     async def test(jobs: JobService) -> dict[str, Any]:
         job = await jobs.create(
             {
@@ -227,7 +235,7 @@ def test_retention_removes_the_oldest_runs_and_their_folders(root: Path) -> None
         await jobs.wait_for_runs(job["id"])
         return jobs.get(job["id"])
 
-    job = with_jobs(root, Clock(), test, max_concurrent_runs=1)
+    job = with_jobs(root, database_url, Clock(), test, max_concurrent_runs=1)
 
     assert [run["number"] for run in job["runs"]] == [2, 3]
     runs_folder = root / job["runs"][0]["folder"]
@@ -248,18 +256,20 @@ def test_retention_removes_the_oldest_runs_and_their_folders(root: Path) -> None
     ],
 )
 def test_bad_jobs_are_refused_before_anything_is_made(
-    root: Path, body: dict[str, Any], message: str
+    root: Path, database_url: str, body: dict[str, Any], message: str
 ) -> None:
     async def test(jobs: JobService) -> list[dict[str, Any]]:
         with pytest.raises(BadRequest, match=message):
             await jobs.create({"pipeline_path": "project/test.orchest", **body})
         return jobs.list()
 
-    assert with_jobs(root, Clock(), test) == []
+    assert with_jobs(root, database_url, Clock(), test) == []
     assert not (root / "project" / ".orchest" / "jobs").exists()
 
 
-def test_a_past_run_can_be_read_and_turned_back_into_an_editable_project(root: Path) -> None:
+def test_a_past_run_can_be_read_and_turned_back_into_an_editable_project(
+    root: Path, database_url: str
+) -> None:
     async def test(jobs: JobService) -> tuple[Path, dict[str, str]]:
         job = await jobs.create(
             {"pipeline_path": "project/test.orchest", "parameters": {"pipeline": {"alpha": [7]}}}
@@ -273,7 +283,7 @@ def test_a_past_run_can_be_read_and_turned_back_into_an_editable_project(root: P
             job["id"], run["id"], "restored"
         )
 
-    seen_file, restored = with_jobs(root, Clock(), test)
+    seen_file, restored = with_jobs(root, database_url, Clock(), test)
 
     assert json.loads(seen_file.read_text()) == {"alpha": 7, "n": 1}
     assert restored == {"folder": "restored"}
@@ -283,7 +293,7 @@ def test_a_past_run_can_be_read_and_turned_back_into_an_editable_project(root: P
 
 
 def test_a_server_with_another_root_neither_shows_nor_fires_the_jobs_of_this_one(
-    root: Path, tmp_path: Path
+    root: Path, database_url: str, tmp_path: Path
 ) -> None:
     clock = Clock()
 
@@ -291,7 +301,7 @@ def test_a_server_with_another_root_neither_shows_nor_fires_the_jobs_of_this_one
         job = await jobs.create({"pipeline_path": "project/test.orchest", "cron": "* * * * *"})
         return str(job["id"])
 
-    job_id = with_jobs(root, clock, create)
+    job_id = with_jobs(root, database_url, clock, create)
     other_root = tmp_path / "elsewhere"
     other_root.mkdir()
     clock.now += timedelta(minutes=5)
@@ -303,9 +313,10 @@ def test_a_server_with_another_root_neither_shows_nor_fires_the_jobs_of_this_one
             jobs.get(job_id)
         return jobs.list()
 
-    assert with_jobs(root, clock, elsewhere) == []
+    assert with_jobs(root, database_url, clock, elsewhere) == []
 
     async def here(jobs: JobService) -> dict[str, Any]:
         return jobs.get(job_id)
 
-    assert with_jobs(root, clock, here)["runs"] == []  # the other server fired nothing
+    # The other server fired nothing.
+    assert with_jobs(root, database_url, clock, here)["runs"] == []

@@ -5,47 +5,16 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
 
 import pytest
 
 from jupyter_orchest.engine.events import RunChanged, StepChanged
 from jupyter_orchest.engine.model import RunState, StepState
-from jupyter_orchest.store import RunRecord, RunStore, StepRunRecord
+from jupyter_orchest.store import RunStore
 from jupyter_orchest.store.owners import this_process
+from support import NOW, add_run
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HOST = socket.gethostname()
-
-
-def add_run(
-    store: RunStore, run_id: str, state: RunState = RunState.PENDING, owner: str | None = None
-) -> None:
-    store.add_run(
-        RunRecord(
-            id=run_id,
-            pipeline_uuid="p",
-            pipeline_path="p.orchest",
-            project_dir="/project",
-            run_type="all",
-            selection=[],
-            parameters={},
-            state=state.value,
-            message="",
-            created_at=NOW,
-            owner=owner,
-        ),
-        [
-            StepRunRecord(
-                step_uuid=uuid,
-                position=i,
-                title=uuid,
-                file_path=f"{uuid}.py",
-                state=StepState.PENDING.value,
-            )
-            for i, uuid in enumerate(["a", "b"])
-        ],
-    )
 
 
 @pytest.fixture
