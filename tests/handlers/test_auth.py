@@ -3,49 +3,7 @@
 import re
 from typing import Any
 
-from tornado.web import RequestHandler
-
-from jupyter_orchest.handlers import API_PREFIX
-
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
-
-def extension_routes(serverapp: Any) -> list[tuple[str, type[RequestHandler]]]:
-    """Every (pattern, handler) pair the server routes to, under the extension's prefix."""
-    routes = []
-    pending = [serverapp.web_app.default_router, serverapp.web_app.wildcard_router]
-    while pending:
-        for rule in pending.pop().rules:
-            if hasattr(rule.target, "rules"):  # a nested router, e.g. per host
-                pending.append(rule.target)
-            elif f"/{API_PREFIX}/" in rule.matcher.regex.pattern:
-                routes.append((rule.matcher.regex.pattern, rule.target))
-    return routes
-
-
-SAMPLES = {
-    "path": "some/pipeline.orchest",
-    "run_id": "abc123",
-    "step_uuid": "step-1",
-    "job_id": "def456",
-    "action": "cancel",
-    "uuid": "env-1",
-    "number": "1",
-}
-
-
-def sample_url(pattern: str) -> str:
-    """A concrete URL that the route's pattern matches."""
-    url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda group: SAMPLES[group[1]], pattern)
-    return url.rstrip("$")
-
-
-def implemented_methods(handler: type[RequestHandler]) -> list[str]:
-    return [
-        method
-        for method in HTTP_METHODS
-        if getattr(handler, method.lower()) is not getattr(RequestHandler, method.lower())
-    ]
+from support import extension_routes, implemented_methods, sample_url
 
 
 async def test_every_route_requires_authentication(
