@@ -145,19 +145,19 @@ class OrchestApp(ExtensionApp):
         assert self.serverapp is not None  # set before extensions initialize
         give_kernels_the_server(self.serverapp)  # for `%orchest` in kernels
         try:
-            store = RunStore(self.database_url)
+            self._serve(Path(self.serverapp.root_dir).expanduser().resolve())
         except DatabaseUnavailable as error:
             # The server runs on, and every route of the extension answers with the message,
             # so that the UI shows it too.
             self.log.error("jupyter-orchest cannot run: %s", error.message)
             self.settings[UNAVAILABLE] = error.message
             return
-        self._serve(Path(self.serverapp.root_dir).expanduser().resolve(), store)
         self._serving = True
 
-    def _serve(self, root_dir: Path, store: RunStore) -> None:
+    def _serve(self, root_dir: Path) -> None:
         pipelines = PipelineService(root_dir)
         events = EventHub()
+        store = RunStore(self.database_url)
         self.builds = self._builds(root_dir, store, events)
         local: StepExecutor = (
             EnvironmentExecutor(self.builds)

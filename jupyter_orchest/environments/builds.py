@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..store import BuildRecord, BuildStore
+from ..store import BuildRecord, BuildStore, DatabaseUnavailable
 from .backends import BackendChoice
 from .definition import (
     EnvironmentNotFound,
@@ -128,7 +128,10 @@ class Builds:
         self._holds: Counter[Key] = Counter()
         self._background: set[asyncio.Task[None]] = set()
         self._forget: list[Callable[[BuiltEnvironment], Awaitable[None]]] = []
-        aborted = store.abort_orphaned(RESTART_REASON)
+        try:
+            aborted = store.abort_orphaned(RESTART_REASON)
+        except DatabaseUnavailable:
+            aborted = []  # the database logged why; starting a build will say so too
         if aborted:
             log.warning("Marked %d interrupted environment builds as aborted", len(aborted))
 
