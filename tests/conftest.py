@@ -1,55 +1,32 @@
 import json
-import os
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from jupyter_orchest.store.database import sqlite_url
+from support import postgres_database
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
-POSTGRES_URL = os.environ.get("JUPYTER_ORCHEST_TEST_POSTGRES_URL", "")
-"""A PostgreSQL server's URL (CI starts one with `.ci/postgres start`); its tests are skipped
-without it, unless JUPYTER_ORCHEST_REQUIRE_POSTGRES=1 (CI) makes them fail."""
-POSTGRES_REQUIRED = os.environ.get("JUPYTER_ORCHEST_REQUIRE_POSTGRES") == "1"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database of each kind: a SQLite file, and a database of its own on the
-    PostgreSQL server (dropped afterwards)."""
+    PostgreSQL server."""
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "orchest.db")
         return
-    if not POSTGRES_URL:
-        reason = "no PostgreSQL server: set JUPYTER_ORCHEST_TEST_POSTGRES_URL"
-        if POSTGRES_REQUIRED:
-            pytest.fail(f"{reason} (JUPYTER_ORCHEST_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-    name = f"orchest_test_{uuid.uuid4().hex[:12]}"
-    server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        server.dispose()
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
-def jp_server_config() -> dict[str, Any]:
-    # Steps run with the server's own kernels: tests of environments turn them on themselves.
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_orchest": True}},
-        "OrchestApp": {"environment_backend": "none"},
-    }
+def postgres_url() -> Iterator[str]:
+    """A new, empty database of its own on the PostgreSQL server."""
+    with postgres_database() as url:
+        yield url
 
 
 ApiCall = Callable[..., Awaitable[tuple[int, Any]]]

@@ -5,11 +5,15 @@ import json
 import os
 import re
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 from tornado.web import RequestHandler
 
 from jupyter_orchest.engine.model import RunState, StepState
@@ -166,3 +170,34 @@ def implemented_methods(handler: type[RequestHandler]) -> list[str]:
         for method in HTTP_METHODS
         if getattr(handler, method.lower()) is not getattr(RequestHandler, method.lower())
     ]
+
+
+POSTGRES_URL = os.environ.get("JUPYTER_ORCHEST_TEST_POSTGRES_URL", "")
+"""A PostgreSQL server's URL (CI starts one with `.ci/postgres start`); its tests are skipped
+without it, unless JUPYTER_ORCHEST_REQUIRE_POSTGRES=1 (CI) makes them fail."""
+POSTGRES_REQUIRED = os.environ.get("JUPYTER_ORCHEST_REQUIRE_POSTGRES") == "1"
+
+
+def postgres_server() -> Engine:
+    """The PostgreSQL server's own database, in autocommit (to make and drop databases)."""
+    if not POSTGRES_URL:
+        reason = "no PostgreSQL server: set JUPYTER_ORCHEST_TEST_POSTGRES_URL"
+        if POSTGRES_REQUIRED:
+            pytest.fail(f"{reason} (JUPYTER_ORCHEST_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """The URL of a new database on the PostgreSQL server, dropped afterwards."""
+    server = postgres_server()
+    name = f"orchest_test_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        server.dispose()

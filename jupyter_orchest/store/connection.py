@@ -55,7 +55,9 @@ class Database:
     def __init__(self, url: str) -> None:
         try:
             parsed = make_url(url)
-            self.engine = create_engine(parsed)
+            server = parsed.get_backend_name() != "sqlite"
+            # Pooled connections are checked before use: a server's restart fails no request.
+            self.engine = create_engine(parsed, pool_pre_ping=server)
         except (ArgumentError, ImportError, ValueError) as error:
             raise DatabaseUnavailable(_bad_url(url, error)) from None
         self.path = _sqlite_file(parsed)
@@ -72,7 +74,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._using(), self._sessions() as session:
+        with self._using(writing=False), self._sessions() as session:
             yield session
 
     @contextmanager
@@ -88,8 +90,10 @@ class Database:
             yield connection
 
     @contextmanager
-    def _using(self, opening: bool = False) -> Iterator[None]:
-        """A use of the database; when `opening`, a failure is its opener's to report."""
+    def _using(self, writing: bool = True, opening: bool = False) -> Iterator[None]:
+        """A use of the database; when `opening`, a failure is its opener's to report. A
+        fault is logged again only once a write has worked since (reads work on a
+        read-only database)."""
         with self._lock:
             try:
                 if not opening:
@@ -106,7 +110,8 @@ class Database:
                     log.error("%s", message)
                     self._fault = message
                 raise DatabaseUnavailable(message) from error
-            self._fault = None
+            if writing:
+                self._fault = None
 
     def _follow_file(self) -> None:
         if self.path is None:

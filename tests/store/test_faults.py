@@ -1,6 +1,7 @@
-"""The store when its database fails, on real SQLite files: read-only, damaged, deleted or
-replaced while in use, and URLs that cannot be used. Each gives a message that names the
-database and says what to do; a deleted file is made again and recording goes on."""
+"""The store when its database fails, on real SQLite files and a real PostgreSQL server:
+read-only, damaged, deleted or replaced while in use, a server restarted, and URLs that cannot
+be used. Each gives a message that names the database and says what to do; a deleted file is
+made again and recording goes on."""
 
 import logging
 import os
@@ -8,12 +9,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from jupyter_orchest.engine.events import RunChanged, StepChanged
 from jupyter_orchest.engine.model import RunState, StepState
 from jupyter_orchest.store import DatabaseUnavailable, RunStore
 from jupyter_orchest.store.database import sqlite_url
-from support import NOW, add_run, read_only
+from support import NOW, add_run, postgres_server, read_only
 
 
 @pytest.fixture
@@ -121,3 +124,54 @@ def test_urls_that_cannot_be_used_are_refused_clearly(url: str, said: str) -> No
         RunStore(url)
     assert "OrchestApp.database_url" in refused.value.message
     assert said in refused.value.message and "secret" not in refused.value.message
+
+
+def terminate_connections(database_url: str) -> None:
+    """End every connection to the database, as a restart of its server does."""
+    name = make_url(database_url).database
+    with postgres_server().connect() as server:
+        server.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+
+
+def set_read_only(database_url: str, read_only: bool) -> None:
+    name = make_url(database_url).database
+    setting = "SET default_transaction_read_only = on" if read_only else "RESET ALL"
+    with postgres_server().connect() as server:
+        server.execute(text(f'ALTER DATABASE "{name}" {setting}'))
+    terminate_connections(database_url)
+
+
+def test_a_read_only_postgresql_database_is_read_and_refuses_writes_clearly(
+    postgres_url: str,
+) -> None:
+    store = RunStore(postgres_url)
+    add_run(store, "old", RunState.SUCCESS)
+
+    set_read_only(postgres_url, True)
+    try:
+        old = store.get_run("old")
+        assert old is not None and old.state == "SUCCESS"
+        with pytest.raises(DatabaseUnavailable) as refused:
+            add_run(store, "new")
+        shown = make_url(postgres_url).render_as_string(hide_password=True)
+        assert f"The database {shown} is read-only" in refused.value.message
+    finally:
+        set_read_only(postgres_url, False)
+
+    add_run(store, "new")
+    assert store.get_run("new") is not None
+
+
+def test_a_restart_of_the_postgresql_server_fails_no_request(postgres_url: str) -> None:
+    store = RunStore(postgres_url)
+    add_run(store, "before")
+    terminate_connections(postgres_url)
+    assert [run.id for run in store.list_runs()] == ["before"]
+    add_run(store, "after")
+    assert store.get_run("after") is not None
