@@ -11,6 +11,15 @@ from support import postgres_database
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    # Steps run with the server's own kernels: tests of environments turn them on themselves.
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_orchest": True}},
+        "OrchestApp": {"environment_backend": "none"},
+    }
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database of each kind: a SQLite file, and a database of its own on the
