@@ -61,6 +61,9 @@ def test_wheel_ships_the_lab_extension_and_enables_the_server_extension(wheel: P
     assert any(name.startswith(f"{shared}/static/remoteEntry.") for name in names)
     assert f"{data}/data/etc/jupyter/jupyter_server_config.d/jupyter_orchest.json" in names
     assert "jupyter_orchest/pipeline/pipeline.schema.json" in names
+    # The schema's migrations, which a new database is made with.
+    assert "jupyter_orchest/store/migrations/env.py" in names
+    assert "jupyter_orchest/store/migrations/versions/r0001_baseline.py" in names
 
 
 def test_installed_wheel_is_listed_as_enabled_and_ok(wheel: Path, tmp_path: Path) -> None:
@@ -99,3 +102,16 @@ def test_installed_wheel_is_listed_as_enabled_and_ok(wheel: Path, tmp_path: Path
     assert re.search(r"jupyter_orchest \S+ OK", servers), servers
     labs = jupyter("labextension", "list")
     assert "jupyter-orchest v" in labs and "enabled OK (python, jupyter_orchest)" in labs
+
+    # A new database is made at the schema's newest version, from the installed migrations.
+    database = tmp_path / "orchest.db"
+    code = (
+        "from jupyter_orchest.store import RunStore; from jupyter_orchest.store.schema import "
+        "HEAD; from sqlalchemy import text; "
+        f"store = RunStore('sqlite:///{database}'); "
+        "connection = store.database.engine.connect(); "
+        "print(connection.execute(text('SELECT version_num FROM alembic_version')).scalar() "
+        "== HEAD)"
+    )
+    opened = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=env)
+    assert opened.stdout.strip() == "True", opened.stderr
