@@ -62,3 +62,13 @@ def test_bad_input_exits_2_with_a_message(tmp_path: Path) -> None:
     (tmp_path / "bad.orchest").write_text("{")
     done = orchest("run", str(tmp_path / "bad.orchest"))
     assert done.returncode == 2 and "invalid-json" in done.stderr
+
+
+def test_a_damaged_database_exits_2_naming_it(tmp_path: Path) -> None:
+    pipeline = pipeline_writer(tmp_path)([make_step("a", "a.py", [])], {"a.py": ""})
+    database = tmp_path / "orchest.db"
+    database.write_bytes(b"this is no database" * 100)
+    done = orchest("run", str(pipeline), "--database-url", f"sqlite:///{database}")
+    assert done.returncode == 2
+    assert f"error: The database {database} is damaged" in done.stderr
+    assert "Traceback" not in done.stderr
