@@ -2,7 +2,7 @@
 the stores through `read`, `write` and `begin`, each of which
 
 - turns the driver's errors into DatabaseUnavailable, whose message says what is wrong and
-  what to do (logged once per fault, until the database works again);
+  what to do (logged once per fault, again only after a write has worked since);
 - notices a SQLite file that was deleted or replaced while the process runs. SQLite would go
   on writing into the deleted file, and a restart would lose all of it; instead the database
   at the path is used from then on (a new one when the file is gone), the runs this process
@@ -134,16 +134,15 @@ class Database:
             log.warning(
                 "The database %s was deleted while jupyter-orchest was using it: a new one "
                 "was made there, and what happens is recorded in it from now on. The runs, "
-                "jobs and builds recorded before went with the deleted file; %d runs under "
-                "way were carried over.",
+                "jobs and builds recorded before went with the deleted file. Runs under way "
+                "carried over: %d.",
                 self.path,
                 count,
             )
         else:
             log.warning(
                 "The database %s was replaced by another file while jupyter-orchest was "
-                "using it: the new file is used from now on; %d runs under way were carried "
-                "over.",
+                "using it: the new file is used from now on. Runs under way carried over: %d.",
                 self.path,
                 count,
             )
@@ -207,7 +206,7 @@ def _sqlite_file(url: URL) -> Path | None:
 
 
 def _bad_url(url: str, error: Exception) -> str:
-    if isinstance(error, ArgumentError):
+    if isinstance(error, (ArgumentError, ValueError)):
         return (
             f"{SETTING} is not a SQLAlchemy URL: give one such as sqlite:////path/to/orchest.db "
             "or postgresql+psycopg://user@host/database."

@@ -87,7 +87,7 @@ def test_a_database_deleted_in_use_is_made_again_with_the_runs_under_way(
     assert [step.state for step in run.steps] == ["COMPUTED", "PENDING"]
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert f"The database {database} was deleted" in warning
-    assert "went with the deleted file" in warning and "1 runs under way" in warning
+    assert "went with the deleted file" in warning and "Runs under way carried over: 1." in warning
 
 
 def test_a_database_replaced_in_use_is_followed(
@@ -116,8 +116,9 @@ def test_a_database_replaced_in_use_is_followed(
         ("mysql://someone:secret@127.0.0.1:1/db", "driver is not installed"),
         ("postgresql+psycopg://someone:secret@127.0.0.1:1/db", "reachable"),
         ("nonsense", "not a SQLAlchemy URL"),
+        ("postgresql+psycopg://someone:secret@host:port/db", "not a SQLAlchemy URL"),
     ],
-    ids=["no-driver", "no-server", "not-a-url"],
+    ids=["no-driver", "no-server", "not-a-url", "bad-port"],
 )
 def test_urls_that_cannot_be_used_are_refused_clearly(url: str, said: str) -> None:
     with pytest.raises(DatabaseUnavailable) as refused:
