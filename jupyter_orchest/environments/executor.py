@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine.executors import LocalExecutor
+from ..engine.executors.orchest_mounts import namespaces_unavailable
 from ..engine.model import StepExecutor, StepReporter, StepResult, StepTask
 from .builds import Builds, EnvironmentUnavailable, Ready
-from .model import BuiltEnvironment
+from .local import LocalBackend
+from .model import BackendUnavailable, BuiltEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,15 @@ class EnvironmentExecutor:
         if notes:
             self._resolved[_task_id(task)] = _Resolved(notes, None)
         return f"{ready.built.backend}:{ready.built.fingerprint}"
+
+    async def orchest_paths_unavailable(self, task: StepTask) -> str:
+        """Containers mount /data and /project-dir; virtual environments' steps see them
+        where mount namespaces can be made (see LocalExecutor)."""
+        try:
+            backend = await self.builds.backends.get()
+        except BackendUnavailable:
+            return ""  # the step fails, and says why
+        return await namespaces_unavailable() if backend.name == LocalBackend.name else ""
 
     async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
         project = _environments_project(task)

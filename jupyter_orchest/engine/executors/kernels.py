@@ -26,6 +26,8 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
+from .orchest_mounts import OrchestMounts
+
 T = TypeVar("T")
 
 ASSIGNMENT_VARIABLE = "JUPYTER_ORCHEST_ASSIGNMENT"
@@ -81,11 +83,13 @@ LANGUAGES_BY_NAME_PREFIX = (("python", "python"), ("ir", "r"), ("julia", "julia"
 
 @dataclass(frozen=True)
 class KernelKey:
-    """What a kernel must have been started with: its kernelspec and the step's variables that
-    take effect only at start-up. Kernels with the same key are interchangeable."""
+    """What a kernel must have been started with: its kernelspec, the step's variables that
+    take effect only at start-up, and what its mount namespace shows at /data and
+    /project-dir (None: no namespace). Kernels with the same key are interchangeable."""
 
     name: str
     startup_env: tuple[tuple[str, str], ...] = ()
+    namespace: OrchestMounts | None = None
 
 
 def is_startup_variable(name: str) -> bool:
@@ -363,8 +367,10 @@ async def start_managed_kernel(
         connection_file=f"{sockets}.json",
     )
     manager.shutdown_wait_time = shutdown_wait
+    # Passed on to the kernel's Popen by jupyter_client.
+    namespace = {"preexec_fn": key.namespace.preexec()} if key.namespace else {}
     try:
-        await manager.start_kernel(cwd=str(cwd), env=dict(env))
+        await manager.start_kernel(cwd=str(cwd), env=dict(env), **namespace)
     except BaseException:
         if manager.has_kernel:  # started, then cancelled
             await asyncio.shield(manager.shutdown_kernel(now=True))

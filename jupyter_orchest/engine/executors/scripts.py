@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..model import StepReporter, StepResult, StepTask, Stream
 from .kernels import describe_exit
+from .orchest_mounts import OrchestMounts
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ async def run_script(
     interpreter: Interpreter,
     grace_period: float,
     running: set[int],
+    namespace: OrchestMounts | None = None,
 ) -> StepResult:
-    """Run the script; `running` holds its process group's id while it runs."""
+    """Run the script; `running` holds its process group's id while it runs. With
+    `namespace`, the script sees those folders at /data and /project-dir."""
     env = {**os.environ, **task.env}
     program = shutil.which(interpreter.command[0], path=env.get("PATH", os.defpath))
     if program is None:
@@ -89,6 +92,7 @@ async def run_script(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, to signal all of it at once
+            preexec_fn=namespace.preexec() if namespace else None,
         )
     except OSError as error:
         return StepResult(False, f"cannot start {task.file.name}: {error}")
