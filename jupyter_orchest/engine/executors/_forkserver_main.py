@@ -157,7 +157,7 @@ def become_kernel(
         if namespaces is None:  # a copy of this file alone (in containers) is never asked
             os.write(2, b"No mount namespace: mount_namespace.py is not beside the fork server\n")
             os._exit(1)
-        namespaces.preexec(namespace["data_dir"], namespace["project_dir"])()
+        namespaces.enter_or_exit(namespace["data_dir"], namespace["project_dir"])
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)

@@ -323,6 +323,17 @@ class ManagedKernel(Kernel):
         await self.exited
 
 
+class _KernelManager(AsyncKernelManager):
+    """jupyter_client's, but a kernel with a mount namespace is started by a command that
+    enters the namespace, then becomes the kernel (see `mount_namespace.command`)."""
+
+    namespace: OrchestMounts | None = None
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        kernel: list[str] = super().format_kernel_cmd(extra_arguments)
+        return [*self.namespace.command(), *kernel] if self.namespace else kernel
+
+
 def describe_exit(code: int) -> str:
     """A kernel's exit status (negative: the signal that killed it) in words."""
     if code >= 0:
@@ -358,7 +369,7 @@ async def start_managed_kernel(
     `sockets` names the kernel's connection file (`<sockets>.json`) and its Unix sockets
     (`<sockets>-1` ...), in a folder only this user can enter: local kernels need no TCP
     port (which any local user could reach, and ipykernel warns about)."""
-    manager = AsyncKernelManager(
+    manager = _KernelManager(
         kernel_name=key.name,
         kernel_spec_manager=spec_manager,
         context=context,
@@ -367,10 +378,9 @@ async def start_managed_kernel(
         connection_file=f"{sockets}.json",
     )
     manager.shutdown_wait_time = shutdown_wait
-    # Passed on to the kernel's Popen by jupyter_client.
-    namespace = {"preexec_fn": key.namespace.preexec()} if key.namespace else {}
+    manager.namespace = key.namespace
     try:
-        await manager.start_kernel(cwd=str(cwd), env=dict(env), **namespace)
+        await manager.start_kernel(cwd=str(cwd), env=dict(env))
     except BaseException:
         if manager.has_kernel:  # started, then cancelled
             await asyncio.shield(manager.shutdown_kernel(now=True))

@@ -61,6 +61,7 @@ from .kernels import (
     kernel_key,
     start_managed_kernel,
 )
+from .launcher import Launcher
 from .notebooks import NotebookFile, run_notebook
 from .orchest_mounts import OrchestMounts, namespaces_unavailable
 from .pool import KernelPool
@@ -147,6 +148,9 @@ class LocalExecutor:
         self._fork_servers: dict[str, ForkServer] = {}
         self._retired_fork_servers: list[ForkServer] = []
         self._fork_server_lock = asyncio.Lock()
+        self._launcher: Launcher | None = None
+        """Starts scripts in their mount namespaces; started with the first such script."""
+        self._launcher_lock = asyncio.Lock()
         self._context: zmq.asyncio.Context | None = None
         self._specs_read: tuple[float, dict[str, KernelSpec]] = (-math.inf, {})
         """When the kernelspecs were last read (time.monotonic), and what was found."""
@@ -212,13 +216,18 @@ class LocalExecutor:
                 f"cannot run {task.file.name}: no way to run {suffix or 'such'} files "
                 f"is known (known: {known})",
             )
+        namespace = self._namespace(task)
+        try:
+            launcher = await self._script_launcher() if namespace else None
+        except (OSError, asyncio.TimeoutError) as error:
+            return StepResult(False, f"cannot start {task.file.name}: {error}")
         return await run_script(
             task,
             reporter,
             interpreter,
             self.grace_period,
             self._active_scripts,
-            self._namespace(task),
+            (launcher, namespace) if launcher and namespace else None,
         )
 
     async def orchest_paths_unavailable(self, task: StepTask) -> str:
@@ -281,6 +290,9 @@ class LocalExecutor:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         servers = [*self._fork_servers.values(), *self._retired_fork_servers]
         await asyncio.gather(*(server.close() for server in servers), return_exceptions=True)
+        if self._launcher is not None:
+            await self._launcher.close()
+            self._launcher = None
         self._fork_servers.clear()
         self._retired_fork_servers.clear()
         if self._context is not None:
@@ -446,6 +458,19 @@ class LocalExecutor:
                 return None
             self._fork_servers[python] = server
             return server
+
+    async def _script_launcher(self) -> Launcher:
+        """The launcher of this executor's scripts that get a mount namespace (forking the
+        server for each would cost more; see `launcher`), started at first use."""
+        async with self._launcher_lock:
+            if self._launcher is None or not self._launcher.usable:
+                if self._launcher is not None:
+                    await self._launcher.close()
+                self._launcher = None
+                launcher = Launcher()
+                await launcher.start(self.kernel_startup_timeout)
+                self._launcher = launcher
+            return self._launcher
 
     def _retire(self, kernel: Kernel, kill: bool = False) -> None:
         """Stop a kernel in the background."""

@@ -20,8 +20,10 @@ processes, users and network. The machine's `/data` is never touched, nor create
 visible to the step at all.
 
 Standard library only, and no dataclass: the fork server (`_forkserver_main`) loads this file
-by its path into the Python of the kernels it forks. Run as a script with `--probe`, it tries
-the whole of it once, in a process of its own (see `unavailable`).
+by its path into the Python of the kernels it forks, and the launcher of scripts
+(`_launcher_main`) imports it. Run as a script, it tries the whole of it once, in a process
+of its own (`--probe`, see `unavailable`), or starts a program in a namespace (`--exec`, for
+kernels that jupyter_client starts).
 """
 
 from __future__ import annotations
@@ -29,11 +31,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import platform
-import subprocess
 import sys
-import tempfile
-from collections.abc import Callable
 
 DATA_DIR = "/data"
 PROJECT_DIR = "/project-dir"
@@ -94,19 +92,20 @@ def enter(data_dir: str, project_dir: str | None) -> None:
     os.chdir(cwd)
 
 
-def preexec(data_dir: str, project_dir: str | None) -> Callable[[], None]:
-    """`enter`, for subprocess's `preexec_fn`. On failure the child says why on its stderr
-    (a script's log) and exits with FAILED: an exception would reach the parent as a bare
-    "Exception occurred in preexec_fn"."""
+def enter_or_exit(data_dir: str, project_dir: str | None) -> None:
+    """`enter`, or say why not on stderr (the step's log) and exit with FAILED."""
+    try:
+        enter(data_dir, project_dir)
+    except OSError as error:
+        os.write(2, f"The step's mount namespace could not be made: {error}\n".encode())
+        os._exit(FAILED)
 
-    def enter_or_say_why() -> None:
-        try:
-            enter(data_dir, project_dir)
-        except OSError as error:
-            os.write(2, f"The step's mount namespace could not be made: {error}\n".encode())
-            os._exit(FAILED)
 
-    return enter_or_say_why
+def command(data_dir: str, project_dir: str | None) -> list[str]:
+    """What to put before a program's arguments to run it in a namespace: this file run
+    with this process's Python, which enters the namespace and then becomes the program."""
+    script = [sys.executable, "-E", "-s", "-S", os.path.abspath(__file__)]
+    return [*script, "--exec", data_dir, project_dir or ""]
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,8 +117,11 @@ def unavailable() -> str:
         return f"turned off by {SWITCH}={os.environ[SWITCH]}"
     if not sys.platform.startswith("linux"):
         return "they exist on Linux only"
-    if platform.machine() not in _PIVOT_ROOT:
-        return f"this machine's processor ({platform.machine()}) is not supported"
+    if os.uname().machine not in _PIVOT_ROOT:
+        return f"this machine's processor ({os.uname().machine}) is not supported"
+    import subprocess  # here: the launcher and the fork server load this module too
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="jupyter-orchest-probe-") as folder:
         data = os.path.join(folder, "data")
         os.mkdir(data)
@@ -176,7 +178,7 @@ def _bind_entry(libc: ctypes.CDLL, entry: str) -> None:
 
 
 def _pivot_root(libc: ctypes.CDLL, new_root: str, put_old: str) -> None:
-    number = _PIVOT_ROOT[platform.machine()]
+    number = _PIVOT_ROOT[os.uname().machine]
     _check(libc.syscall(number, new_root.encode(), put_old.encode()), "move into the new root")
 
 
@@ -205,8 +207,18 @@ def _check(result: int, what: str) -> None:
         raise NamespaceError(f"could not {what}: {os.strerror(number)}")
 
 
-if __name__ == "__main__" and sys.argv[1:2] == ["--probe"]:
-    try:
-        _probe(sys.argv[2], sys.argv[3])
-    except OSError as error:
-        sys.exit(str(error))
+def _main(arguments: list[str]) -> None:
+    """As a script: `--probe DATA PROJECT`, or `--exec DATA PROJECT|"" PROGRAM [ARGUMENT...]`."""
+    if arguments[:1] == ["--probe"]:
+        try:
+            _probe(arguments[1], arguments[2])
+        except OSError as error:
+            sys.exit(str(error))
+    elif arguments[:1] == ["--exec"]:
+        data_dir, project_dir, *program = arguments[1:]
+        enter_or_exit(data_dir, project_dir or None)
+        os.execvp(program[0], program)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -2,7 +2,6 @@
 `mount_namespace`), and whether this machine can show it."""
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..model import StepTask
@@ -24,9 +23,9 @@ class OrchestMounts:
         project = str(task.project_dir) if task.project_dir is not None else None
         return cls(str(task.data_dir), project)
 
-    def preexec(self) -> Callable[[], None]:
-        """For subprocess's `preexec_fn`: the child enters its namespace before it runs."""
-        return mount_namespace.preexec(self.data_dir, self.project_dir)
+    def command(self) -> list[str]:
+        """What to put before a program's arguments to run it in its namespace."""
+        return mount_namespace.command(self.data_dir, self.project_dir)
 
 
 async def namespaces_unavailable() -> str:
