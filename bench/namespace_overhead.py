@@ -5,7 +5,9 @@ costs at its start, beside the same start without one.
 
 Measures, going round plain and namespaced starts:
 
-- a script step (an empty bash script) through the local executor, start to end;
+- a script step (an empty bash script) through the local executor, start to end, started by
+  the executor's launcher (as in a server) or by a command that enters the namespace (as on
+  Ray workers, whose executors run one step each);
 - a notebook kernel forked by the fork server, until it answers;
 - a notebook kernel started by jupyter_client (as on Ray workers), until it answers;
 - entering the namespace alone, in a freshly forked single-threaded process.
@@ -86,7 +88,8 @@ def median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-async def script_steps(row: Row, folder: Path, repeat: int) -> None:
+async def script_steps(row: Row, folder: Path, repeat: int, launcher: bool) -> None:
+    """With `launcher`, as a server's executors start scripts; without, as on Ray workers."""
     (folder / "empty.sh").write_text("")
     script = folder / "empty.sh"
     task = StepTask(
@@ -94,7 +97,7 @@ async def script_steps(row: Row, folder: Path, repeat: int) -> None:
     )
     executors = {
         "plain": LocalExecutor(pool_size=0, standby_kernels=0, mount_orchest_paths=False),
-        "namespace": LocalExecutor(pool_size=0, standby_kernels=0),
+        "namespace": LocalExecutor(pool_size=0, standby_kernels=0, script_launcher=launcher),
     }
     for executor in executors.values():
         await executor.start()
@@ -157,11 +160,13 @@ async def measure(args: argparse.Namespace) -> list[Row]:
         mounts = OrchestMounts(str(folder / "data"), str(folder))
         rows = [
             Row("script step (an empty bash script), start to end"),
+            Row("script step, started by a command entering the namespace (Ray workers)"),
             Row("notebook kernel forked by the fork server, until ready"),
             Row("notebook kernel started by jupyter_client (as on Ray workers), until ready"),
             Row("entering the namespace alone, in a fresh fork"),
         ]
-        await script_steps(rows[0], folder, args.repeat)
+        await script_steps(rows[0], folder, args.repeat, launcher=True)
+        await script_steps(rows[1], folder, args.repeat, launcher=False)
         specs = KernelSpecManager()
         spec = specs.get_kernel_spec("python3")
         context = client_context()
@@ -173,7 +178,7 @@ async def measure(args: argparse.Namespace) -> list[Row]:
         await server.start(60)
         try:
             await kernel_starts(
-                rows[1],
+                rows[2],
                 args.repeat,
                 lambda key: server.launch(key, spec, folder, env, 60, 3, context, next(sockets)),
                 mounts,
@@ -181,7 +186,7 @@ async def measure(args: argparse.Namespace) -> list[Row]:
         finally:
             await server.close()
         await kernel_starts(
-            rows[2],
+            rows[3],
             args.repeat,
             lambda key: start_managed_kernel(
                 key, specs, folder, env, 60, 3, context, next(sockets)
@@ -189,7 +194,7 @@ async def measure(args: argparse.Namespace) -> list[Row]:
             mounts,
         )
         context.destroy(linger=0)
-        entering_alone(rows[3], mounts, args.repeat)
+        entering_alone(rows[4], mounts, args.repeat)
     del resident
     return rows
 

@@ -105,6 +105,10 @@ class LocalExecutor:
     mount_orchest_paths: show steps their data folder at /data and their project at
         /project-dir (see the module's docs); off for executors whose steps see them
         otherwise (in containers).
+    script_launcher: start scripts in their namespaces from a launcher process that the
+        executor keeps (see `launcher`), which costs least per script; off, each script's
+        command enters its namespace itself (a Python start more, but nothing to start
+        first: for an executor that runs one step).
     """
 
     def __init__(
@@ -121,6 +125,7 @@ class LocalExecutor:
         kernel_spec_manager: KernelSpecManager | None = None,
         fork_kernels: bool = sys.platform == "linux",
         mount_orchest_paths: bool = True,
+        script_launcher: bool = True,
     ) -> None:
         self.grace_period = grace_period
         self.pool_size = pool_size
@@ -133,6 +138,7 @@ class LocalExecutor:
         self.kernel_spec_manager = kernel_spec_manager or KernelSpecManager()
         self.fork_kernels = fork_kernels
         self.mount_orchest_paths = mount_orchest_paths
+        self.script_launcher = script_launcher
         self._identities = EnvironmentIdentities()
         self._pool: KernelPool | None = None
         self._standby_key: KernelKey | None = None
@@ -218,7 +224,7 @@ class LocalExecutor:
             )
         namespace = self._namespace(task)
         try:
-            launcher = await self._script_launcher() if namespace else None
+            launcher = await self._script_launcher() if namespace and self.script_launcher else None
         except (OSError, asyncio.TimeoutError) as error:
             return StepResult(False, f"cannot start {task.file.name}: {error}")
         return await run_script(
@@ -227,7 +233,8 @@ class LocalExecutor:
             interpreter,
             self.grace_period,
             self._active_scripts,
-            (launcher, namespace) if launcher and namespace else None,
+            namespace,
+            launcher,
         )
 
     async def orchest_paths_unavailable(self, task: StepTask) -> str:

@@ -66,10 +66,12 @@ async def run_script(
     interpreter: Interpreter,
     grace_period: float,
     running: set[int],
-    namespace: "tuple[Launcher, OrchestMounts] | None" = None,
+    namespace: OrchestMounts | None = None,
+    launcher: Launcher | None = None,
 ) -> StepResult:
     """Run the script; `running` holds its process group's id while it runs. With
-    `namespace`, the launcher starts it seeing those folders at /data and /project-dir."""
+    `namespace`, it sees those folders at /data and /project-dir: started by `launcher`, or
+    else by a command that enters the namespace first (a Python start more)."""
     env = {**os.environ, **task.env}
     program = shutil.which(interpreter.command[0], path=env.get("PATH", os.defpath))
     if program is None:
@@ -83,10 +85,11 @@ async def run_script(
         return StepResult(False, f"the step's file {task.file} does not exist")
     argv = [os.path.abspath(program), *interpreter.command[1:], str(task.file)]
     try:
-        if namespace is None:
-            process = await _start(argv, task.working_dir, env, reporter)
+        if namespace is not None and launcher is not None:
+            process = await _launch(launcher, namespace, argv, task.working_dir, env, reporter)
         else:
-            process = await _start_in_namespace(*namespace, argv, task.working_dir, env, reporter)
+            command = [*namespace.command(), *argv] if namespace is not None else argv
+            process = await _start(command, task.working_dir, env, reporter)
     except OSError as error:
         return StepResult(False, f"cannot start {task.file.name}: {error}")
     group, script = process.pid, process.script
@@ -136,7 +139,7 @@ async def _start(
     return _Started(transport.get_pid(), script, transport.get_returncode, transport.close)
 
 
-async def _start_in_namespace(
+async def _launch(
     launcher: Launcher,
     mounts: OrchestMounts,
     argv: list[str],

@@ -50,16 +50,22 @@ async def run(executor: LocalExecutor, step: StepTask, kit: Kit) -> str:
     return str(reporter.text("stdout"))
 
 
-@pytest.mark.parametrize("fork_kernels", [True, False], ids=["forked", "jupyter_client"])
-async def test_a_notebook_and_a_script_see_their_folders(
-    project: Path, kit: Kit, fork_kernels: bool
-) -> None:
+# How a server's executors start processes (kernels forked, scripts from a launcher), and how
+# one that runs a single step does (on a Ray worker: commands that enter the namespace).
+WAYS = {
+    "server": {"fork_kernels": True, "script_launcher": True},
+    "one-step": {"fork_kernels": False, "script_launcher": False},
+}
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_notebook_and_a_script_see_their_folders(project: Path, kit: Kit, way: str) -> None:
     (project / "steps" / "write.py").write_text(WRITE_X)
     kit.write_notebook(
         project / "steps" / "read.ipynb",
         ['import os\nprint(open("/data/x").read(), sorted(os.listdir("/project-dir")))'],
     )
-    async with LocalExecutor(pool_size=0, standby_kernels=0, fork_kernels=fork_kernels) as local:
+    async with LocalExecutor(pool_size=0, standby_kernels=0, **WAYS[way]) as local:
         await run(local, task(project, "write.py"), kit)
         await run(local, task(project, "read.ipynb"), kit)
     assert (project / "data" / "x").read_text() == "FROM THE PROJECT\n"
@@ -232,13 +238,14 @@ def test_a_user_other_than_root_gets_a_namespace_of_its_own(open_tmp_path: Path)
     assert (written.stat().st_uid, written.stat().st_gid) == (65534, 65534)
 
 
+@pytest.mark.parametrize("way", WAYS)
 async def test_a_namespace_that_cannot_be_made_fails_its_step_saying_why(
-    project: Path, kit: Kit
+    project: Path, kit: Kit, way: str
 ) -> None:
     (project / "steps" / "write.py").write_text(WRITE_X)
     step = task(project, "write.py", data="missing")  # the engine makes it; not here
     reporter = kit.Recorder()
-    async with LocalExecutor(pool_size=0, standby_kernels=0) as local:
+    async with LocalExecutor(pool_size=0, standby_kernels=0, **WAYS[way]) as local:
         result = await local.run_step(step, reporter)
     assert result.message == f"write.py exited with code {mount_namespace.FAILED}"
     assert reporter.text("stderr") == (
