@@ -380,6 +380,8 @@ class LocalExecutor:
     async def _launch_ahead(self, key: KernelKey) -> Kernel:
         """Start a kernel for a step not known yet (see kernels.ASSIGN)."""
         spec = await asyncio.to_thread(self.kernel_spec_manager.get_kernel_spec, key.name)
+        if key.namespace is not None:  # made before its step, as the engine would make it
+            Path(key.namespace.data_dir).mkdir(parents=True, exist_ok=True)
         assignment = self._runtime() / f"assignment-{uuid.uuid4().hex}.json"
         env = {**self._kernel_environ(), **dict(key.startup_env)}
         env[ASSIGNMENT_VARIABLE] = str(assignment)
