@@ -72,6 +72,14 @@ def enter(data_dir: str, project_dir: str | None) -> None:
     if project_dir is not None:
         binds[PROJECT_DIR] = os.path.realpath(project_dir)
     cwd = os.getcwd()
+    for needed in (cwd, binds.get(PROJECT_DIR, "")):
+        tops = (DATA_DIR, PROJECT_DIR)
+        hidden = next((top for top in tops if needed == top or needed.startswith(top + "/")), "")
+        if hidden:
+            raise NamespaceError(
+                f"{needed} is inside this machine's {hidden}, which the step cannot see (its "
+                f"own {hidden} is there instead): move the project out of {hidden}"
+            )
     libc = ctypes.CDLL(None, use_errno=True)
     _leave_mount_namespace(libc)
     _mount(libc, None, "/", None, _MS_REC | _MS_SLAVE)

@@ -252,3 +252,14 @@ async def test_a_namespace_that_cannot_be_made_fails_its_step_saying_why(
         "The step's mount namespace could not be made: could not bind "
         f"/.old-root{project}/missing at /data: No such file or directory\n"
     )
+
+
+def test_a_project_inside_the_machines_own_data_folder_is_refused(tmp_path: Path) -> None:
+    """The step's /data hides the machine's: a project in there could not be seen. (Checked
+    before anything is changed, so this process stays as it was.)"""
+    with pytest.raises(mount_namespace.NamespaceError) as refused:
+        mount_namespace.enter(str(tmp_path), "/data/projects/mine")
+    assert str(refused.value) == (
+        "/data/projects/mine is inside this machine's /data, which the step cannot see (its "
+        "own /data is there instead): move the project out of /data"
+    )
