@@ -67,7 +67,9 @@ class EnvironmentExecutor:
         builds.on_removal(self._forget)
 
     async def start(self) -> None:
-        pass  # executors start with their build's first step
+        # Executors start with their build's first step; whether steps can get mount
+        # namespaces here is found out now (a probe process), not on a run's way.
+        await namespaces_unavailable()
 
     def expect(self, tasks: list[StepTask]) -> None:
         groups: dict[tuple[Path, str], list[StepTask]] = defaultdict(list)
