@@ -2,9 +2,9 @@
 
 A kernel started from scratch spends most of its start-up starting Python and importing
 IPython and ipykernel; a forked one skips both. It is otherwise the kernel jupyter_client
-would have started: same command-line arguments, environment, working directory, mount namespace,
-process group of its own, and it exits when its parent (the fork server) does, which exits when this
-process does.
+would have started: same command-line arguments, environment, working directory, mount
+namespace, process group of its own, and it exits when its parent (the fork server) does,
+which exits when this process does.
 
 Only kernelspecs that run `<python> -m ipykernel_launcher -f {connection_file}` with no
 variables of their own can be forked. When packages change in the kernel's Python, the fork
