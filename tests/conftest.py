@@ -1,4 +1,6 @@
 import json
+import os
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -60,3 +62,30 @@ def api(jp_fetch: Any) -> ApiCall:
         return response.code, json.loads(text) if text else None
 
     return call
+
+
+def _host_state(path: Path) -> tuple[int, list[str]] | None:
+    """A folder of the machine as it is: None if it does not exist."""
+    try:
+        return path.stat().st_mtime_ns, sorted(os.listdir(path)) if path.is_dir() else []
+    except FileNotFoundError:
+        return None
+
+
+@pytest.fixture
+def host_orchest_paths() -> Iterator[None]:
+    """Checks that the test leaves the machine's own /data and /project-dir as they were
+    (on a machine without them: that they do not appear)."""
+    folders = [Path("/data"), Path("/project-dir")]
+    before = [_host_state(folder) for folder in folders]
+    yield
+    assert [_host_state(folder) for folder in folders] == before
+
+
+@pytest.fixture
+def open_tmp_path() -> Iterator[Path]:
+    """A temporary folder other users may enter (pytest's own are root's alone when run as
+    root), for tests that run something as another user."""
+    with tempfile.TemporaryDirectory(prefix="jupyter-orchest-test-") as folder:
+        os.chmod(folder, 0o755)
+        yield Path(folder)

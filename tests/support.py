@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -201,3 +202,88 @@ def postgres_database() -> Iterator[str]:
         with server.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+# An Orchest project that uses /data and /project-dir as Orchest's documentation and examples
+# do: absolute paths in a notebook, a script and a shell script, and a scikit-learn style
+# fetcher given data_home="/data". What it leaves in its data folder is DATA_PROJECT_OUTPUT.
+DATA_PROJECT_NOTEBOOK = [
+    "import json, os",
+    'with open("/project-dir/y.txt") as file:\n    y = file.read()',
+    'os.makedirs("/data/notebook", exist_ok=True)\n'
+    'with open("/data/notebook/out.json", "w") as file:\n'
+    '    json.dump({"y": y}, file)\n'
+    "same = {\n"
+    '    "data": os.path.samefile("/data", os.environ["ORCHEST_DATA_DIR"]),\n'
+    '    "project": os.path.samefile("/project-dir", os.environ["ORCHEST_PROJECT_DIR"]),\n'
+    "}\n"
+    'with open("/data/notebook/same.json", "w") as file:\n'
+    "    json.dump(same, file)",
+]
+DATA_PROJECT_SCRIPT = '''\
+import json
+import os
+
+
+def fetch_housing(data_home=None):
+    """As scikit-learn's fetchers do: make data_home, download into it once."""
+    data_home = os.path.expanduser(data_home or os.path.join("~", "scikit_learn_data"))
+    folder = os.path.join(data_home, "cal_housing")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "cal_housing.csv")
+    if not os.path.exists(path):
+        with open(path, "w") as file:
+            file.write("longitude,latitude\\n-122.23,37.88\\n")
+    return path
+
+
+fetch_housing(data_home="/data")
+with open("/data/notebook/out.json") as file:
+    y = json.load(file)["y"]
+with open("/data/x", "w") as file:
+    file.write(y.upper())
+print("wrote /data/x")
+'''
+DATA_PROJECT_SHELL = """\
+set -eu
+cp /project-dir/y.txt /data/y-copy.txt
+ls /data > /data/listing.txt
+"""
+DATA_PROJECT_OUTPUT = {
+    "notebook/out.json": '{"y": "hello from the project\\n"}',
+    "notebook/same.json": '{"data": true, "project": true}',
+    "cal_housing/cal_housing.csv": "longitude,latitude\n-122.23,37.88\n",
+    "x": "HELLO FROM THE PROJECT\n",
+    "y-copy.txt": "hello from the project\n",
+    "listing.txt": "cal_housing\nlisting.txt\nnotebook\nx\ny-copy.txt\n",
+}
+
+
+def write_data_project(project: Path, environment: str = "") -> Path:
+    """The project above in `project` (made if need be); returns its pipeline file. Its steps
+    use `environment` (the project's default when empty)."""
+    (project / ".orchest").mkdir(parents=True, exist_ok=True)
+    (project / "y.txt").write_text("hello from the project\n")
+    notebook = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+    notebook.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(c) for c in DATA_PROJECT_NOTEBOOK]  # type: ignore[no-untyped-call]
+    (project / "load.ipynb").write_text(nbformat.writes(notebook))  # type: ignore[no-untyped-call]
+    return pipeline_writer(project)(
+        [
+            make_step("load", "load.ipynb", [], environment=environment),
+            make_step("fetch", "fetch.py", ["load"], environment=environment),
+            make_step("report", "report.sh", ["fetch"], environment=environment),
+        ],
+        {"fetch.py": DATA_PROJECT_SCRIPT, "report.sh": DATA_PROJECT_SHELL},
+    )
+
+
+def files_under(folder: Path) -> dict[str, str]:
+    """Every file under the folder, by its path relative to it, with its text."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_text()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }

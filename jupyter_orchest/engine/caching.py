@@ -112,6 +112,9 @@ class CachedSteps:
     async def environment_identity(self, task: StepTask) -> str:
         return await self.executor.environment_identity(task)
 
+    async def orchest_paths_unavailable(self, task: StepTask) -> str:
+        return await self.executor.orchest_paths_unavailable(task)
+
     def expect(self, tasks: list[StepTask]) -> None:
         """Announce the steps that will run. A step the cache knows is announced only once
         one of its parents in this run had to run (its inputs then probably change): if

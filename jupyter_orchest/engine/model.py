@@ -147,5 +147,10 @@ class StepExecutor(Protocol):
         software does (e.g. a hash of a Python's installed distributions, or an image id):
         part of the step's cache key. Cheap after the first call for an environment."""
 
+    async def orchest_paths_unavailable(self, task: StepTask) -> str:
+        """Why this step would not see its data folder at /data and its project at
+        /project-dir where it runs, or "" when it would (or when only the machine it runs on
+        can tell, which then refuses it if need be)."""
+
     async def shutdown(self) -> None:
         """Stop every process this executor started."""

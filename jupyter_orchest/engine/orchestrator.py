@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from .events import RunChanged, RunObserver, StepChanged, StepLogged
 from .model import RunState, StepExecutor, StepRefused, StepResult, StepState, StepTask, Stream
+from .orchest_paths import refusal
 from .planning import PlannedStep, RunPlan
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class PipelineRunner:
         self._run_changed(RunState.STARTED)
         for step in self.plan.steps:
             self._step_changed(step, StepState.PENDING)
+        if await self._refuse_orchest_paths():
+            return self._finish()
         self.executor.expect([self.task_for(step) for step in self._ready_steps()])
         running: dict[asyncio.Task[StepResult], PlannedStep] = {}
         cancel_requested = asyncio.ensure_future(self._cancelled.wait())
@@ -100,6 +103,28 @@ class PipelineRunner:
         except Exception as error:  # a defect of ours must fail the step, not the server
             log.exception("Step %s of run %s failed in the engine", step.uuid, self.run_id)
             return StepResult(False, f"Internal error while running the step: {error}")
+
+    async def _refuse_orchest_paths(self) -> bool:
+        """Before anything runs: the steps that mention /data or /project-dir where they
+        would not see them fail, saying where and what to do, and the others are not run
+        (see `orchest_paths`). True if the run is refused."""
+        refusals = {}
+        for step in self.plan.steps:
+            task = self.task_for(step)
+            unavailable = await self.executor.orchest_paths_unavailable(task)
+            if unavailable and step.file_path:
+                refused = await asyncio.to_thread(refusal, task, unavailable)
+                if refused is not None:
+                    refusals[step.uuid] = refused
+        if not refusals:
+            return False
+        titles = ", ".join(step.title for step in self.plan.steps if step.uuid in refusals)
+        for step in self.plan.steps:
+            if step.uuid in refusals:
+                self._set(step, StepState.FAILURE, refusals[step.uuid])
+            else:
+                self._set(step, StepState.ABORTED, f"Not run: {titles} cannot run here.")
+        return True
 
     def _ready_steps(self) -> list[PlannedStep]:
         return [

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine.executors import LocalExecutor
+from ..engine.executors.orchest_mounts import namespaces_unavailable
 from ..engine.model import StepExecutor, StepReporter, StepResult, StepTask
 from .builds import Builds, EnvironmentUnavailable, Ready
-from .model import BuiltEnvironment
+from .local import LocalBackend
+from .model import BackendUnavailable, BuiltEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,9 @@ class EnvironmentExecutor:
         builds.on_removal(self._forget)
 
     async def start(self) -> None:
-        pass  # executors start with their build's first step
+        # Executors start with their build's first step; whether steps can get mount
+        # namespaces here is found out now (a probe process), not on a run's way.
+        await namespaces_unavailable()
 
     def expect(self, tasks: list[StepTask]) -> None:
         groups: dict[tuple[Path, str], list[StepTask]] = defaultdict(list)
@@ -93,6 +97,15 @@ class EnvironmentExecutor:
         if notes:
             self._resolved[_task_id(task)] = _Resolved(notes, None)
         return f"{ready.built.backend}:{ready.built.fingerprint}"
+
+    async def orchest_paths_unavailable(self, task: StepTask) -> str:
+        """Containers mount /data and /project-dir; virtual environments' steps see them
+        where mount namespaces can be made (see LocalExecutor)."""
+        try:
+            backend = await self.builds.backends.get()
+        except BackendUnavailable:
+            return ""  # the step fails, and says why
+        return await namespaces_unavailable() if backend.name == LocalBackend.name else ""
 
     async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
         project = _environments_project(task)

@@ -52,6 +52,9 @@ class SessionExecutor:
     async def environment_identity(self, task: StepTask) -> str:
         return await self.inner.environment_identity(task)
 
+    async def orchest_paths_unavailable(self, task: StepTask) -> str:
+        return await self.inner.orchest_paths_unavailable(task)
+
     async def shutdown(self) -> None:
         pass  # the session shuts its executor down when it stops
 

@@ -21,7 +21,8 @@ import site
 import sys
 import time
 from importlib import import_module
-from importlib.util import find_spec
+from importlib.util import find_spec, module_from_spec, spec_from_file_location
+from types import ModuleType
 from typing import Any, NoReturn
 
 STALE_SLACK = 0.1  # as kernels.STALE_SLACK
@@ -61,6 +62,7 @@ def main() -> None:
     # PYDEVD_USE_FRAME_EVAL unless set).
     defaults = {name: value for name, value in os.environ.items() if before.get(name) != value}
 
+    namespaces = load_mount_namespace()
     launcher_spec = find_spec("ipykernel_launcher")
     launcher = launcher_spec.origin if launcher_spec and launcher_spec.origin else ""
 
@@ -95,7 +97,7 @@ def main() -> None:
                     selector.close()
                     os.close(wake_read)
                     os.close(wake_write)
-                    become_kernel(request, launcher, defaults)
+                    become_kernel(request, launcher, defaults, namespaces)
                 send({"id": request["id"], "pid": pid})
 
 
@@ -126,12 +128,36 @@ def changed_site_packages(since: float) -> str:
     return ""
 
 
-def become_kernel(request: dict[str, Any], launcher: str, defaults: dict[str, str]) -> NoReturn:
+def load_mount_namespace() -> ModuleType | None:
+    """`mount_namespace.py` beside this file, loaded under a name no kernel imports, or None
+    where it is not there (a copy of this file alone, as in a container)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mount_namespace.py")
+    spec = spec_from_file_location("_jupyter_orchest_mount_namespace", path)
+    if spec is None or spec.loader is None or not os.path.isfile(path):
+        return None
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def become_kernel(
+    request: dict[str, Any],
+    launcher: str,
+    defaults: dict[str, str],
+    namespaces: ModuleType | None,
+) -> NoReturn:
     """In the forked child: become what `python -m ipykernel_launcher ...` would have been,
-    started by jupyter_client in the request's folder with the request's environment."""
+    started by jupyter_client in the request's folder with the request's environment, in a
+    mount namespace of its own when the request asks for one."""
     os.setsid()  # a process group of its own, like jupyter_client's kernels
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    namespace = request.get("namespace")
+    if namespace:
+        if namespaces is None:  # a copy of this file alone (in containers) is never asked
+            os.write(2, b"No mount namespace: mount_namespace.py is not beside the fork server\n")
+            os._exit(1)
+        namespaces.enter_or_exit(namespace["data_dir"], namespace["project_dir"])
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)

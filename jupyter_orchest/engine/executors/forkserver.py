@@ -2,9 +2,9 @@
 
 A kernel started from scratch spends most of its start-up starting Python and importing
 IPython and ipykernel; a forked one skips both. It is otherwise the kernel jupyter_client
-would have started: same command-line arguments, environment, working directory, process
-group of its own, and it exits when its parent (the fork server) does, which exits when this
-process does.
+would have started: same command-line arguments, environment, working directory, mount
+namespace, process group of its own, and it exits when its parent (the fork server) does,
+which exits when this process does.
 
 Only kernelspecs that run `<python> -m ipykernel_launcher -f {connection_file}` with no
 variables of their own can be forked. When packages change in the kernel's Python, the fork
@@ -21,7 +21,7 @@ import signal
 import sys
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import zmq.asyncio
@@ -137,7 +137,13 @@ class ForkServer:
         request_id = next(self._ids)
         answer = asyncio.get_running_loop().create_future()
         self._answers[request_id] = answer
-        request = {"id": request_id, "cwd": str(cwd), "env": kernel_env, "argv": argv[3:]}
+        request = {
+            "id": request_id,
+            "cwd": str(cwd),
+            "env": kernel_env,
+            "argv": argv[3:],
+            "namespace": asdict(key.namespace) if key.namespace else None,
+        }
         self._process.stdin.write(json.dumps(request).encode() + b"\n")
 
         def release() -> None:

@@ -26,6 +26,8 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
+from .orchest_mounts import OrchestMounts
+
 T = TypeVar("T")
 
 ASSIGNMENT_VARIABLE = "JUPYTER_ORCHEST_ASSIGNMENT"
@@ -81,11 +83,13 @@ LANGUAGES_BY_NAME_PREFIX = (("python", "python"), ("ir", "r"), ("julia", "julia"
 
 @dataclass(frozen=True)
 class KernelKey:
-    """What a kernel must have been started with: its kernelspec and the step's variables that
-    take effect only at start-up. Kernels with the same key are interchangeable."""
+    """What a kernel must have been started with: its kernelspec, the step's variables that
+    take effect only at start-up, and what its mount namespace shows at /data and
+    /project-dir (None: no namespace). Kernels with the same key are interchangeable."""
 
     name: str
     startup_env: tuple[tuple[str, str], ...] = ()
+    namespace: OrchestMounts | None = None
 
 
 def is_startup_variable(name: str) -> bool:
@@ -319,6 +323,17 @@ class ManagedKernel(Kernel):
         await self.exited
 
 
+class _KernelManager(AsyncKernelManager):
+    """jupyter_client's, but a kernel with a mount namespace is started by a command that
+    enters the namespace, then becomes the kernel (see `mount_namespace.command`)."""
+
+    namespace: OrchestMounts | None = None
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        kernel: list[str] = super().format_kernel_cmd(extra_arguments)
+        return [*self.namespace.command(), *kernel] if self.namespace else kernel
+
+
 def describe_exit(code: int) -> str:
     """A kernel's exit status (negative: the signal that killed it) in words."""
     if code >= 0:
@@ -354,7 +369,7 @@ async def start_managed_kernel(
     `sockets` names the kernel's connection file (`<sockets>.json`) and its Unix sockets
     (`<sockets>-1` ...), in a folder only this user can enter: local kernels need no TCP
     port (which any local user could reach, and ipykernel warns about)."""
-    manager = AsyncKernelManager(
+    manager = _KernelManager(
         kernel_name=key.name,
         kernel_spec_manager=spec_manager,
         context=context,
@@ -363,6 +378,7 @@ async def start_managed_kernel(
         connection_file=f"{sockets}.json",
     )
     manager.shutdown_wait_time = shutdown_wait
+    manager.namespace = key.namespace
     try:
         await manager.start_kernel(cwd=str(cwd), env=dict(env))
     except BaseException:

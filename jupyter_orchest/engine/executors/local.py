@@ -14,6 +14,11 @@ No step waits for any of that, and every step still gets a kernel of its own tha
 nothing before: a forked or pre-started kernel looks to the step exactly like one that
 jupyter_client would have started for it.
 
+Steps see their run's data folder at `/data` and their project at `/project-dir`, as in
+Orchest, through a mount namespace per process (see `mount_namespace`): kernels started ahead
+are started in the namespace of the steps expected, the standby kernel in that of the last
+notebook step. Where namespaces cannot be made, a step that mentions those paths is refused.
+
 Executors whose kernels run elsewhere (in a container: see `environments.docker`) reuse all
 of this by overriding `_kernel_key`, `_kernel_place`, `_kernel_environ` and `_start_kernel`.
 """
@@ -31,7 +36,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -40,7 +45,8 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpec
 
 from ..hashing import stable_key
 from ..model import StepReporter, StepResult, StepTask
-from . import ipynb
+from ..orchest_paths import refusal
+from . import ipynb, mount_namespace
 from .forkserver import ForkServer, ForkUnavailable, fork_python
 from .identity import EnvironmentIdentities
 from .ipynb import NotebookError
@@ -55,7 +61,9 @@ from .kernels import (
     kernel_key,
     start_managed_kernel,
 )
+from .launcher import Launcher
 from .notebooks import NotebookFile, run_notebook
+from .orchest_mounts import OrchestMounts, namespaces_unavailable
 from .pool import KernelPool
 from .scripts import INTERPRETERS, Interpreter, run_script
 
@@ -94,6 +102,13 @@ class LocalExecutor:
     fork_kernels: fork ipykernel kernels from a process that has imported ipykernel already
         (see `forkserver`) rather than start each from scratch. On Linux only by default:
         macOS forbids fork after some system libraries are loaded.
+    mount_orchest_paths: show steps their data folder at /data and their project at
+        /project-dir (see the module's docs); off for executors whose steps see them
+        otherwise (in containers).
+    script_launcher: start scripts in their namespaces from a launcher process that the
+        executor keeps (see `launcher`), which costs least per script; off, each script's
+        command enters its namespace itself (a Python start more, but nothing to start
+        first: for an executor that runs one step).
     """
 
     def __init__(
@@ -109,6 +124,8 @@ class LocalExecutor:
         interpreters: Mapping[str, Interpreter] = INTERPRETERS,
         kernel_spec_manager: KernelSpecManager | None = None,
         fork_kernels: bool = sys.platform == "linux",
+        mount_orchest_paths: bool = True,
+        script_launcher: bool = True,
     ) -> None:
         self.grace_period = grace_period
         self.pool_size = pool_size
@@ -120,10 +137,13 @@ class LocalExecutor:
         self.interpreters = interpreters
         self.kernel_spec_manager = kernel_spec_manager or KernelSpecManager()
         self.fork_kernels = fork_kernels
+        self.mount_orchest_paths = mount_orchest_paths
+        self.script_launcher = script_launcher
         self._identities = EnvironmentIdentities()
         self._pool: KernelPool | None = None
         self._standby_key: KernelKey | None = None
-        """The default Python kernel, if it is installed and can be started ahead."""
+        """The default Python kernel, if it is installed and can be started ahead, in the
+        mount namespace of the last notebook step."""
         self._runtime_dir: Path | None = None
         self._expected: dict[tuple[str, str], _Expectation] = {}
         """Notebook steps announced and without a kernel yet."""
@@ -134,6 +154,9 @@ class LocalExecutor:
         self._fork_servers: dict[str, ForkServer] = {}
         self._retired_fork_servers: list[ForkServer] = []
         self._fork_server_lock = asyncio.Lock()
+        self._launcher: Launcher | None = None
+        """Starts scripts in their mount namespaces; started with the first such script."""
+        self._launcher_lock = asyncio.Lock()
         self._context: zmq.asyncio.Context | None = None
         self._specs_read: tuple[float, dict[str, KernelSpec]] = (-math.inf, {})
         """When the kernelspecs were last read (time.monotonic), and what was found."""
@@ -156,6 +179,8 @@ class LocalExecutor:
         await self.shutdown()
 
     async def start(self) -> None:
+        if self.mount_orchest_paths:
+            await namespaces_unavailable()  # asked once, now rather than on a step's way
         if self._pool is None:
             self._pool = KernelPool(self._launch_ahead, self._kill, self.start_concurrency)
             specs = await asyncio.to_thread(self._kernel_specs)
@@ -179,6 +204,13 @@ class LocalExecutor:
         planning.add_done_callback(self._planning.discard)
 
     async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
+        unavailable = await self.orchest_paths_unavailable(task)
+        if unavailable:
+            refused = await asyncio.to_thread(refusal, task, unavailable)
+            if refused is not None:
+                if self._expected.pop(_task_id(task), None) is not None:
+                    self._rebalance_pool()
+                return StepResult(False, refused)
         suffix = task.file.suffix.lower()
         if suffix == NOTEBOOK_SUFFIX:
             return await self._run_notebook(task, reporter)
@@ -190,9 +222,26 @@ class LocalExecutor:
                 f"cannot run {task.file.name}: no way to run {suffix or 'such'} files "
                 f"is known (known: {known})",
             )
+        namespace = self._namespace(task)
+        try:
+            launcher = await self._script_launcher() if namespace and self.script_launcher else None
+        except (OSError, asyncio.TimeoutError) as error:
+            return StepResult(False, f"cannot start {task.file.name}: {error}")
         return await run_script(
-            task, reporter, interpreter, self.grace_period, self._active_scripts
+            task,
+            reporter,
+            interpreter,
+            self.grace_period,
+            self._active_scripts,
+            namespace,
+            launcher,
         )
+
+    async def orchest_paths_unavailable(self, task: StepTask) -> str:
+        """Why the step would not see /data and /project-dir, or "" when it would."""
+        if not self.mount_orchest_paths:
+            return ""
+        return await namespaces_unavailable()
 
     async def environment_identity(self, task: StepTask) -> str:
         """The notebook's kernel, or the script's interpreter, and the packages of its Python
@@ -248,6 +297,9 @@ class LocalExecutor:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         servers = [*self._fork_servers.values(), *self._retired_fork_servers]
         await asyncio.gather(*(server.close() for server in servers), return_exceptions=True)
+        if self._launcher is not None:
+            await self._launcher.close()
+            self._launcher = None
         self._fork_servers.clear()
         self._retired_fork_servers.clear()
         if self._context is not None:
@@ -285,6 +337,8 @@ class LocalExecutor:
             self._rebalance_pool()
             return StepResult(False, str(error))
         key = self._kernel_key(name, specs[name], task)
+        if self._standby_key is not None:  # the next run is likely to be of this project
+            self._standby_key = replace(self._standby_key, namespace=key.namespace)
         if task_id in self._expected and can_assign(specs[name]):
             # Still expected until it has its kernel: the pool keeps one for it meanwhile.
             self._expected[task_id].key = key
@@ -326,6 +380,8 @@ class LocalExecutor:
     async def _launch_ahead(self, key: KernelKey) -> Kernel:
         """Start a kernel for a step not known yet (see kernels.ASSIGN)."""
         spec = await asyncio.to_thread(self.kernel_spec_manager.get_kernel_spec, key.name)
+        if key.namespace is not None:  # made before its step, as the engine would make it
+            Path(key.namespace.data_dir).mkdir(parents=True, exist_ok=True)
         assignment = self._runtime() / f"assignment-{uuid.uuid4().hex}.json"
         env = {**self._kernel_environ(), **dict(key.startup_env)}
         env[ASSIGNMENT_VARIABLE] = str(assignment)
@@ -335,7 +391,15 @@ class LocalExecutor:
 
     def _kernel_key(self, name: str, spec: KernelSpec, task: StepTask) -> KernelKey:
         """What a kernel for this step must have been started with."""
-        return kernel_key(name, spec, self._kernel_place(task)[1], self._kernel_environ())
+        key = kernel_key(name, spec, self._kernel_place(task)[1], self._kernel_environ())
+        return replace(key, namespace=self._namespace(task))
+
+    def _namespace(self, task: StepTask) -> OrchestMounts | None:
+        """What the step's processes see at /data and /project-dir, if they get a namespace
+        (`start` has asked the machine already)."""
+        if not self.mount_orchest_paths or mount_namespace.unavailable():
+            return None
+        return OrchestMounts.of(task)
 
     def _kernel_place(self, task: StepTask) -> tuple[Path, Mapping[str, str]]:
         """The step's working directory and variables, as its kernel sees them."""
@@ -403,6 +467,19 @@ class LocalExecutor:
                 return None
             self._fork_servers[python] = server
             return server
+
+    async def _script_launcher(self) -> Launcher:
+        """The launcher of this executor's scripts that get a mount namespace (forking the
+        server for each would cost more; see `launcher`), started at first use."""
+        async with self._launcher_lock:
+            if self._launcher is None or not self._launcher.usable:
+                if self._launcher is not None:
+                    await self._launcher.close()
+                self._launcher = None
+                launcher = Launcher()
+                await launcher.start(self.kernel_startup_timeout)
+                self._launcher = launcher
+            return self._launcher
 
     def _retire(self, kernel: Kernel, kill: bool = False) -> None:
         """Stop a kernel in the background."""

@@ -98,6 +98,9 @@ class RayExecutor:
         self._identities[key] = (time.monotonic(), identity)
         return identity
 
+    async def orchest_paths_unavailable(self, task: StepTask) -> str:
+        return ""  # a worker's own executor knows, and refuses the step if need be
+
     async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
         try:
             connection = await self._connected()

@@ -134,9 +134,12 @@ async def _run_attempt(task: StepTask, relay: Any, key: str) -> StepResult:
             )
         from .local import LocalExecutor  # the worker runs the step as it runs locally
 
-        # The executor lives for this one step: no kernel started ahead of need, and no fork
-        # server (for one kernel it saves nothing, as measured in bench/ray_overhead.py).
-        local = LocalExecutor(pool_size=0, standby_kernels=0, fork_kernels=False)
+        # The executor lives for this one step: no kernel started ahead of need, no fork
+        # server (for one kernel it saves nothing, as measured in bench/ray_overhead.py), no
+        # launcher of scripts (likewise, see bench/namespace_overhead.py).
+        local = LocalExecutor(
+            pool_size=0, standby_kernels=0, fork_kernels=False, script_launcher=False
+        )
         async with local as executor:
             return await executor.run_step(task, sender)
     finally:

@@ -12,17 +12,20 @@ then killed.
 
 import asyncio
 import codecs
+import functools
 import os
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import StepReporter, StepResult, StepTask, Stream
 from .kernels import describe_exit
+from .launcher import Launcher
+from .orchest_mounts import OrchestMounts
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,12 @@ async def run_script(
     interpreter: Interpreter,
     grace_period: float,
     running: set[int],
+    namespace: OrchestMounts | None = None,
+    launcher: Launcher | None = None,
 ) -> StepResult:
-    """Run the script; `running` holds its process group's id while it runs."""
+    """Run the script; `running` holds its process group's id while it runs. With
+    `namespace`, it sees those folders at /data and /project-dir: started by `launcher`, or
+    else by a command that enters the namespace first (a Python start more)."""
     env = {**os.environ, **task.env}
     program = shutil.which(interpreter.command[0], path=env.get("PATH", os.defpath))
     if program is None:
@@ -76,23 +83,16 @@ async def run_script(
         )
     if not task.file.is_file():
         return StepResult(False, f"the step's file {task.file} does not exist")
-    loop = asyncio.get_running_loop()
+    argv = [os.path.abspath(program), *interpreter.command[1:], str(task.file)]
     try:
-        transport, script = await loop.subprocess_exec(
-            lambda: _Script(reporter),
-            program,
-            *interpreter.command[1:],
-            str(task.file),
-            cwd=task.working_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own process group, to signal all of it at once
-        )
+        if namespace is not None and launcher is not None:
+            process = await _launch(launcher, namespace, argv, task.working_dir, env, reporter)
+        else:
+            command = [*namespace.command(), *argv] if namespace is not None else argv
+            process = await _start(command, task.working_dir, env, reporter)
     except OSError as error:
         return StepResult(False, f"cannot start {task.file.name}: {error}")
-    group = transport.get_pid()
+    group, script = process.pid, process.script
     running.add(group)
     try:
         await asyncio.shield(script.exited)
@@ -102,14 +102,120 @@ async def run_script(
         raise
     finally:
         running.discard(group)
-        transport.close()
-    code = transport.get_returncode()
+        process.close()
+    code = process.returncode()
     assert code is not None, "the script has exited"
     if code == 0:
         return StepResult(True)
     if code > 0:
         return StepResult(False, f"{task.file.name} exited with code {code}")
     return StepResult(False, f"{task.file.name} was {describe_exit(code)}")
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A script's process, however it was started: its pid (and process group), its
+    protocol, and what the started process gives."""
+
+    pid: int
+    script: "_Script"
+    returncode: Callable[[], int | None]
+    close: Callable[[], None]
+
+
+async def _start(
+    argv: list[str], cwd: Path, env: Mapping[str, str], reporter: StepReporter
+) -> _Started:
+    transport, script = await asyncio.get_running_loop().subprocess_exec(
+        lambda: _Script(reporter),
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, to signal all of it at once
+    )
+    return _Started(transport.get_pid(), script, transport.get_returncode, transport.close)
+
+
+async def _launch(
+    launcher: Launcher,
+    mounts: OrchestMounts,
+    argv: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    reporter: StepReporter,
+) -> _Started:
+    """As `_start`, through the launcher: the script's output comes on pipes made here, its
+    exit from the launcher."""
+    script = _Script(reporter)
+    stdout, stderr = os.pipe(), os.pipe()
+    try:
+        with open(os.devnull, "rb") as devnull:
+            launched = await launcher.spawn(
+                argv, cwd, env, mounts, (devnull.fileno(), stdout[1], stderr[1])
+            )
+    except BaseException:
+        os.close(stdout[0])
+        os.close(stderr[0])
+        raise
+    finally:
+        os.close(stdout[1])
+        os.close(stderr[1])
+    ends = _Ends(script, launched.exited)
+    loop = asyncio.get_running_loop()
+    transports = []
+    for fd, read in ((1, stdout[0]), (2, stderr[0])):
+        pipe = os.fdopen(read, "rb", buffering=0)  # closed with its transport
+        transport, _ = await loop.connect_read_pipe(functools.partial(_Pipe, ends, fd), pipe)
+        transports.append(transport)
+
+    def returncode() -> int | None:
+        return launched.exited.result() if launched.exited.done() else None
+
+    def close() -> None:
+        for transport in transports:
+            transport.close()
+
+    return _Started(launched.pid, script, returncode, close)
+
+
+class _Ends:
+    """Tells the script's protocol, as a subprocess transport would, when its process has
+    exited, and when its pipes are closed too."""
+
+    def __init__(self, script: "_Script", exited: "asyncio.Future[int]") -> None:
+        self.script = script
+        self.open_pipes = 2
+        self.exited = exited
+        exited.add_done_callback(lambda _: self._process_exited())
+
+    def pipe_closed(self, fd: int, exc: Exception | None) -> None:
+        self.script.pipe_connection_lost(fd, exc)
+        self.open_pipes -= 1
+        self._maybe_done()
+
+    def _process_exited(self) -> None:
+        self.script.process_exited()
+        self._maybe_done()
+
+    def _maybe_done(self) -> None:
+        if not self.open_pipes and self.exited.done():
+            self.script.connection_lost(None)
+
+
+class _Pipe(asyncio.Protocol):
+    """One of the script's output pipes, read by the event loop."""
+
+    def __init__(self, ends: _Ends, fd: int) -> None:
+        self.ends, self.fd = ends, fd
+
+    def data_received(self, data: bytes) -> None:
+        self.ends.script.pipe_data_received(self.fd, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ends.pipe_closed(self.fd, exc)
 
 
 class OutputLines:

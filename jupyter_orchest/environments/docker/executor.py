@@ -98,6 +98,7 @@ class DockerExecutor(LocalExecutor):
             standby_kernels=0,
             kernel_spec_manager=ImageKernelSpecs(),
             fork_kernels=True,
+            mount_orchest_paths=False,  # the containers mount /data and /project-dir
         )
         self.image = image
         self.image_id = image_id
@@ -190,7 +191,7 @@ class DockerExecutor(LocalExecutor):
 
     def _kernel_key(self, name: str, spec: KernelSpec, task: StepTask) -> KernelKey:
         key = super()._kernel_key(name, spec, task)
-        return ContainerKernelKey(key.name, key.startup_env, self._mounts(task))
+        return ContainerKernelKey(key.name, key.startup_env, mounts=self._mounts(task))
 
     def _kernel_place(self, task: StepTask) -> tuple[Path, Mapping[str, str]]:
         paths = layout.PathMap(self._mounts(task).pairs())
