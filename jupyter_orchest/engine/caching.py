@@ -26,16 +26,14 @@ from ..sdk.serialization import Serialization
 from .cache import CacheEntry, ObjectMissing, StepCache
 from .hashing import FileDigests, stable_key
 from .logs import step_log_path
-from .model import StepExecutor, StepReporter, StepResult, StepTask, Stream
+from .model import StepExecutor, StepReporter, StepResult, StepTask
 from .planning import PlannedStep, RunPlan
 from .provenance import (
-    BoundedLog,
     InputDigest,
     KeyParts,
     NoLedger,
     OutputDigest,
     ProvenanceLedger,
-    StepExecutionLog,
     StepProvenance,
     rerun_reasons,
 )
@@ -92,9 +90,13 @@ class CachedSteps:
         plan: RunPlan,
         run: RunContext,
         git_commit: str = "",
+        executor_name: str = "",
     ) -> None:
+        """`executor_name`: the executor that runs the steps, for their provenance, when
+        `executor` wraps it (by default `executor`'s class)."""
         self.executor, self.caching, self.plan, self.run = executor, caching, plan, run
         self.git_commit = git_commit
+        self.executor_name = executor_name or type(executor).__name__
         self.host = socket.gethostname()
         self._waiting: dict[str, StepTask] = {}
         """Steps not announced to the executor yet, because they will probably be restored."""
@@ -282,7 +284,7 @@ class CachedSteps:
             started=started,
         )
         try:
-            self.caching.ledger.record(provenance, None)
+            self.caching.ledger.record(provenance)
         except Exception:
             log.exception("the provenance of step %s was not recorded", step.uuid)
         return entry, log_text
@@ -326,18 +328,16 @@ class CachedSteps:
         reporter: StepReporter,
         started: datetime,
     ) -> StepResult:
-        output = _CollectingReporter(reporter)
         try:
-            result = await self.executor.run_step(task, output)
+            result = await self.executor.run_step(task, reporter)
         except asyncio.CancelledError:
             # At once, without a thread: the step is being cancelled and must not wait.
-            cancelled = StepResult(False, "The step was cancelled.")
             provenance = self._provenance(
                 step,
                 task,
                 parts,
                 state="ABORTED",
-                message=cancelled.message,
+                message="The step was cancelled.",
                 cached=False,
                 source_run_id=self.run.run_id,
                 reasons=reasons,
@@ -345,9 +345,8 @@ class CachedSteps:
                 notebook_digest="",
                 started=started,
             )
-            execution_log = output.execution_log(self.run.run_id, step, cancelled)
             try:
-                self.caching.ledger.record(provenance, execution_log)
+                self.caching.ledger.record(provenance)
             except Exception:
                 log.exception("the provenance of step %s was not recorded", step.uuid)
             raise
@@ -371,8 +370,8 @@ class CachedSteps:
             notebook_digest=notebook_digest,
             started=started,
         )
-        await self._record(provenance, output.execution_log(self.run.run_id, step, result))
-        return StepResult(result.succeeded, result.message, reasons=reasons)
+        await self._record(provenance)
+        return replace(result, reasons=reasons)
 
     def _keep(self, step: PlannedStep, parts: KeyParts) -> tuple[tuple[OutputDigest, ...], str]:
         """Digest the step's outputs and, unless it opted out, keep them in the cache."""
@@ -444,7 +443,7 @@ class CachedSteps:
             outputs_digest=_outputs_digest(outputs) if state == "COMPUTED" else "",
             notebook_digest=notebook_digest,
             environment_uuid=task.environment,
-            executor=type(self.executor).__name__,
+            executor=self.executor_name,
             host=self.host,
             git_commit=self.git_commit,
             project_dir=str(self.run.project_dir),
@@ -452,41 +451,14 @@ class CachedSteps:
             finished_at=_now(),
         )
 
-    async def _record(
-        self, provenance: StepProvenance, execution_log: StepExecutionLog | None
-    ) -> None:
+    async def _record(self, provenance: StepProvenance) -> None:
         try:
-            await asyncio.to_thread(self.caching.ledger.record, provenance, execution_log)
+            await asyncio.to_thread(self.caching.ledger.record, provenance)
         except Exception:
             log.exception("the provenance of step %s was not recorded", provenance.step_uuid)
 
     def _step_dir(self, step: PlannedStep) -> Path:
         return self.run.outputs_dir / step.uuid
-
-
-class _CollectingReporter:
-    """Passes what a step prints on, and keeps a bounded copy for its execution log."""
-
-    def __init__(self, reporter: StepReporter) -> None:
-        self.reporter = reporter
-        self.output = BoundedLog()
-
-    def log(self, stream: Stream, text: str) -> None:
-        self.output.add(stream, text)
-        self.reporter.log(stream, text)
-
-    def execution_log(self, run_id: str, step: PlannedStep, result: StepResult) -> StepExecutionLog:
-        return StepExecutionLog(
-            run_id=run_id,
-            step_uuid=step.uuid,
-            title=step.title,
-            at=_now(),
-            stdout=self.output.text("stdout"),
-            stderr=self.output.text("stderr"),
-            traceback=self.output.traceback(),
-            error=result.message,
-            success=result.succeeded,
-        )
 
 
 def _outputs_digest(outputs: tuple[OutputDigest, ...]) -> str:
