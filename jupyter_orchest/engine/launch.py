@@ -211,15 +211,15 @@ def prepare_run(
     extra_env: dict[str, str] | None = None,
     caching: Caching | None = None,
     force: bool = False,
-    output_limit: OutputLimit = OutputLimit(),
+    output_limit: OutputLimit | None = None,
 ) -> PipelineRunner:
     """A runner for one run, with its parameters written and its step logs kept on disk;
     `extra_env`: variables for every step (e.g. a job's). Steps are tried as their attempt
     policy says (see `attempts`). With `caching`, steps are looked up before they run and
     their provenance is recorded; `force` recomputes the selected steps. `output_limit`: how
-    much of each cell's printed output notebooks keep."""
+    much of each cell's printed output notebooks keep (see `OutputLimit` for the default)."""
     parameters = effective_parameters(definition, overrides)
-    launcher = StepLauncher(layout, parameters, extra_env or {}, output_limit)
+    launcher = StepLauncher(layout, parameters, extra_env or {}, output_limit or OutputLimit())
     observers = ObserverGroup([LogFileObserver(layout.logs_dir), observer])
     ledger = caching.ledger if caching is not None else None
     attempts = StepAttempts(executor, observers, layout.pipeline_uuid, ledger)
