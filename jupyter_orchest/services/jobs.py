@@ -14,7 +14,7 @@ import logging
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 from ..engine.caching import Caching
 from ..engine.events import ObserverGroup, RunChanged, RunObserver
 from ..engine.launch import RunLayout, effective_parameters, parallelism_for, prepare_run
-from ..engine.model import RunState, StepExecutor
+from ..engine.model import OutputLimit, RunState, StepExecutor
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunType, plan_run
 from ..jobs.grid import GridError, default_grid, parse_grid
@@ -74,6 +74,8 @@ class JobSettings:
     """The most runs one slot of a job may make (the grid's size, less exclusions)."""
     max_concurrent_runs: int
     """Job runs executing at once, over all jobs."""
+    output_limit: OutputLimit = field(default_factory=OutputLimit)
+    """How much of a cell's printed output the runs' notebooks keep."""
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -431,6 +433,7 @@ class JobService:
             parallelism=parallelism_for(definition, self.settings.parallelism),
             extra_env=job.env_variables,
             caching=self.caching,
+            output_limit=self.settings.output_limit,
         )
 
     def _layout(self, job: JobRecord, folder: Path, run_id: str) -> RunLayout:

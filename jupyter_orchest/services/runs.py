@@ -13,7 +13,7 @@ from ..engine.caching import Caching
 from ..engine.events import NoOpObserver, ObserverGroup, RunChanged, RunObserver
 from ..engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
 from ..engine.logs import step_log_path
-from ..engine.model import RunState, StepExecutor, StepState
+from ..engine.model import OutputLimit, RunState, StepExecutor, StepState
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunPlan, RunType, plan_run
 from ..engine.provenance import StepProvenance
@@ -129,9 +129,11 @@ class RunService:
         provenance: ProvenanceStore | None = None,
         executors: Mapping[str, StepExecutor] | None = None,
         sessions: SessionService | None = None,
+        output_limit: OutputLimit | None = None,
     ) -> None:
         """`executors`: those a run may ask for by name (`local`, `ray`) instead of `executor`.
-        `sessions`: a pipeline's runs on this machine run in its interactive session."""
+        `sessions`: a pipeline's runs on this machine run in its interactive session.
+        `output_limit`: how much of a cell's printed output notebooks keep."""
         self.pipelines, self.store, self.executor = pipelines, store, executor
         self.executors = dict(executors or {})
         self.sessions = sessions
@@ -139,6 +141,7 @@ class RunService:
         self.parallelism = parallelism
         self.data_dir = data_dir
         self.observer = observer or NoOpObserver()
+        self.output_limit = output_limit
         self._active: dict[str, ActiveRun] = {}  # by pipeline uuid
         self._executors_started: dict[int, asyncio.Task[None]] = {}  # by id(executor)
         aborted = store.abort_unfinished(RESTART_REASON)
@@ -211,6 +214,7 @@ class RunService:
             fail_fast=fail_fast,
             caching=self.caching,
             force=force,
+            output_limit=self.output_limit,
         )
         task = asyncio.ensure_future(self._execute(runner, chosen))
         self._active[definition["uuid"]] = ActiveRun(runner, task)
