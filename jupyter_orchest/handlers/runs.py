@@ -55,11 +55,25 @@ class RunCancelHandler(RunsResource):
 
 
 class StepLogHandler(RunsResource):
+    """The step's log as text, from byte `offset`: the rest of it, or `limit` bytes (at most
+    `logs.MAX_PAGE`), sent in chunks. `X-Orchest-Log-Size` says how long the log is."""
+
     @api_method
     async def get(self, run_id: str, step_uuid: str) -> None:
+        offset, limit = self._bytes("offset"), self._bytes("limit")
+        page = self.runs.step_log(run_id, step_uuid, offset or 0, limit)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("X-Orchest-Log-Size", str(page.size))
+        async for chunk in page.chunks():
+            self.write(chunk)
+            await self.flush()
+        self.finish()
+
+    def _bytes(self, name: str) -> int | None:
+        given = self.get_query_argument(name, None)
+        if given is None:
+            return None
         try:
-            offset = int(self.get_query_argument("offset", "0"))
+            return int(given)
         except ValueError:
-            raise BadRequest("`offset` must be a whole number of bytes.") from None
-        log = self.runs.step_log(run_id, step_uuid, offset)
-        self.finish(log, set_content_type="text/plain; charset=utf-8")
+            raise BadRequest(f"`{name}` must be a whole number of bytes.") from None

@@ -21,6 +21,7 @@ from ..sessions import SessionService
 from ..store import RunRecord, RunStore, StepRunRecord
 from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound
+from .logs import LogPage, log_page
 from .pipelines import PipelineService
 
 log = logging.getLogger(__name__)
@@ -250,17 +251,15 @@ class RunService:
             active.runner.cancel()
             await asyncio.gather(active.task, return_exceptions=True)
 
-    def step_log(self, run_id: str, step_uuid: str, offset: int = 0) -> str:
+    def step_log(
+        self, run_id: str, step_uuid: str, offset: int = 0, limit: int | None = None
+    ) -> LogPage:
+        """The step's log from byte `offset` on: all of it, or `limit` bytes (see `logs`)."""
         run = self.store.get_run(run_id)
         step = next((s for s in run.steps if s.step_uuid == step_uuid), None) if run else None
         if step is None:
             raise NotFound(f"Run '{run_id}' has no step '{step_uuid}'.")
-        try:
-            with open(step.log_path, "rb") as file:
-                file.seek(max(0, offset))
-                return file.read().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""  # the step has not started, or printed nothing
+        return log_page(step.log_path, offset, limit)
 
     async def shutdown(self) -> None:
         for active in list(self._active.values()):
