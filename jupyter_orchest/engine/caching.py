@@ -45,7 +45,7 @@ NOTEBOOK_FILE = "@notebook"
 LOG_FILE = "@log"
 """The name under which an entry keeps what the step printed."""
 REPLAYED_LOG_LIMIT = 1 << 20
-"""Characters of a cached step's log sent again to the run's log and live events."""
+"""Bytes of the end of a cached step's log sent again to the run's log and live events."""
 REPLAY_CHUNK = 64 * 1024
 
 FORCED = "forced"
@@ -186,7 +186,7 @@ class CachedSteps:
         environment: str,
         may_restore: bool,
         started: datetime,
-    ) -> tuple[KeyParts, tuple[CacheEntry, str | None] | None]:
+    ) -> tuple[KeyParts, tuple[CacheEntry, tuple[str, int] | None] | None]:
         """The step's key parts and, if it may be restored and the cache has its key, what
         restoring it gave (see `_restore_files`)."""
         parts = self._key_parts(step, environment)
@@ -252,9 +252,10 @@ class CachedSteps:
 
     def _restore_files(
         self, step: PlannedStep, task: StepTask, parts: KeyParts, started: datetime
-    ) -> tuple[CacheEntry, str | None] | None:
+    ) -> tuple[CacheEntry, tuple[str, int] | None] | None:
         """Everything a hit does on disk and in the database, in one go off the event loop
-        (a restored step should cost milliseconds): the entry and its log's text."""
+        (a restored step should cost milliseconds): the entry, and the end of its log with
+        how many bytes come before it."""
         cache = self.caching.cache
         assert cache is not None
         try:
@@ -263,7 +264,9 @@ class CachedSteps:
                 return None
             self._put_back(step, entry)
             stored_log = entry.file(LOG_FILE)
-            log_text = cache.read_text(stored_log) if stored_log is not None else None
+            log_text = (
+                cache.read_tail(stored_log, REPLAYED_LOG_LIMIT) if stored_log is not None else None
+            )
         except (ObjectMissing, OSError, ValueError) as error:
             log.warning("step %s could not be restored from the cache: %s", step.uuid, error)
             cache.forget(parts.key)
@@ -309,10 +312,10 @@ class CachedSteps:
             manifest = dump_manifest(step.uuid, records).encode("utf-8")
             write_bytes_atomic(str(step_dir / MANIFEST_FILE), manifest)
 
-    def _replay_log(self, entry: CacheEntry, text: str, reporter: StepReporter) -> None:
-        if len(text) > REPLAYED_LOG_LIMIT:
-            left_out = len(text) - REPLAYED_LOG_LIMIT
-            text = f"[{left_out} characters left out]\n" + text[-REPLAYED_LOG_LIMIT:]
+    def _replay_log(self, entry: CacheEntry, tail: tuple[str, int], reporter: StepReporter) -> None:
+        text, left_out = tail
+        if left_out:
+            text = f"[{left_out} bytes left out]\n" + text
         # The note and the log in one event when the log is short: each event costs a write
         # and a message to every client.
         text = f"[restored from the cache: computed by run {entry.run_id}]\n" + text
