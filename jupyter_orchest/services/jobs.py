@@ -32,9 +32,11 @@ from ..jobs.snapshot import SnapshotError, copy_snapshot, take_snapshot
 from ..pipeline import dump_definition, parse_definition
 from ..store import JobRecord, JobRunRecord, JobStore, RunRecord, RunStore
 from ..store.provenance import ProvenanceStore
+from .atomic import write_atomic
 from .errors import BadRequest, Conflict, NotFound, StorageError
 from .pipelines import PipelineService
 from .runs import pending_steps, provenance_by_run, run_to_json
+from .step_defaults import apply_step_defaults, parse_step_defaults
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +129,8 @@ class JobService:
                 grid_body = default_grid(definition, pipeline_file)
             grid = parse_grid(definition, grid_body, self.settings.max_runs_per_job)
             schedule = _schedule(body)
-        except (GridError, ScheduleError) as error:
+            step_defaults = parse_step_defaults(body.get("step_defaults"))
+        except (GridError, ScheduleError, ValueError) as error:
             raise BadRequest(str(error)) from None
         name = body.get("name", definition.get("name") or "Job")
         if not isinstance(name, str) or not name.strip():
@@ -145,7 +148,9 @@ class JobService:
             await asyncio.to_thread(
                 take_snapshot, project_dir, folder / "snapshot", [self._data_dir(project_dir)]
             )
-        except SnapshotError as error:
+            snapshot_pipeline = folder / "snapshot" / pipeline_file.relative_to(project_dir)
+            await asyncio.to_thread(_write_step_defaults, snapshot_pipeline, step_defaults)
+        except (SnapshotError, OSError) as error:
             shutil.rmtree(folder, ignore_errors=True)
             raise StorageError(str(error)) from None
         now = self.clock()
@@ -546,6 +551,13 @@ def _moment(value: object, name: str) -> datetime | None:
             f"`{name}` must be a date and time with its offset, e.g. 2026-12-01T06:00:00+01:00."
         )
     return moment
+
+
+def _write_step_defaults(pipeline_file: Path, defaults: dict[str, int | float]) -> None:
+    """Into the job's snapshot (see `step_defaults`)."""
+    definition = parse_definition(pipeline_file.read_text(encoding="utf-8"))
+    if apply_step_defaults(definition, defaults):
+        write_atomic(pipeline_file, dump_definition(definition))
 
 
 def _variables(value: object) -> dict[str, str]:
