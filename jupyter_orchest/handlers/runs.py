@@ -1,8 +1,12 @@
 """REST resources for runs: `/orchest/api/runs[/<id>[/cancel | /steps/<uuid>/log]]`."""
 
+from tornado.iostream import StreamClosedError
+
 from ..services.errors import BadRequest
 from ..services.runs import RunService
 from .base import OrchestAPIHandler, api_method
+
+TEXT = "text/plain; charset=utf-8"
 
 
 class RunsResource(OrchestAPIHandler):
@@ -62,12 +66,15 @@ class StepLogHandler(RunsResource):
     async def get(self, run_id: str, step_uuid: str) -> None:
         offset, limit = self._bytes("offset"), self._bytes("limit")
         page = self.runs.step_log(run_id, step_uuid, offset or 0, limit)
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Content-Type", TEXT)
         self.set_header("X-Orchest-Log-Size", str(page.size))
-        async for chunk in page.chunks():
-            self.write(chunk)
-            await self.flush()
-        self.finish()
+        try:
+            async for chunk in page.chunks():
+                self.write(chunk)
+                await self.flush()
+        except StreamClosedError:
+            return  # the client left: nothing more to send
+        self.finish(set_content_type=TEXT)  # an APIHandler's finish would say JSON
 
     def _bytes(self, name: str) -> int | None:
         given = self.get_query_argument(name, None)

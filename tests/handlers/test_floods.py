@@ -124,6 +124,12 @@ async def test_the_log_route_reads_a_large_log_in_pages_or_whole(
         offset += len(page)
     assert b"".join(pages) == whole and len(pages) == 21
 
+    end, _ = await log_bytes(jp_fetch, run["id"], "flood", offset=size)
+    assert end == b""
+    status, nothing = await api(
+        "GET", "runs", run["id"], "steps", "flood", "log", params={"offset": str(size)}
+    )
+    assert (status, nothing) == (200, "")  # text, even when empty
     huge, _ = await log_bytes(jp_fetch, run["id"], "flood", limit=10**12)
     assert len(huge) == 16 << 20  # a page is capped
     for bad in ("-", "1.5", "lots"):

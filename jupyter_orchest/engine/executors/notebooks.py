@@ -311,8 +311,7 @@ class _StreamBudget:
         """Put the note, up to date, at the end of the cell's outputs."""
         if self.note is None:
             return
-        if self.note in outputs:
-            outputs.remove(self.note)
+        outputs[:] = [output for output in outputs if output is not self.note]
         self.note["text"] = [
             f"[Output cut: the notebook keeps the first {self.limit.max_lines} lines or "
             f"{_readable(self.limit.max_bytes)} of a cell's output; "

@@ -193,6 +193,10 @@ async def test_a_step_that_times_out_on_ray_leaves_no_process(tmp_path: Path, ki
     result, log = await run(task, kit.Recorder())
     assert (result.succeeded, result.message) == (False, "timed out after 3 s")
     assert await kit.wait_gone([int(log)]) == []
+    deadline = time.monotonic() + 30
+    while free_cpus() != 2:  # its task holds no CPU any more
+        assert time.monotonic() < deadline, free_cpus()
+        await asyncio.sleep(0.1)
 
 
 async def test_resources_reach_ray_and_impossible_ones_fail_at_once(
