@@ -12,7 +12,7 @@ from .engine.cache import DEFAULT_CACHE_MAX_BYTES, StepCache, default_cache_dir
 from .engine.caching import Caching
 from .engine.executors import LocalExecutor
 from .engine.executors.ray import RayExecutor
-from .engine.model import StepExecutor
+from .engine.model import OutputLimit, StepExecutor
 from .environments.backends import (
     CHOICES,
     DEFAULT_BASE_IMAGES,
@@ -141,6 +141,21 @@ class OrchestApp(ExtensionApp):
         "first. 0 turns caching off (provenance is still recorded).",
     ).tag(config=True)
 
+    notebook_output_max_bytes = Int(
+        OutputLimit.max_bytes,
+        min=1,
+        help="Bytes of a notebook cell's printed output (stdout and stderr) that a run writes "
+        "into the notebook; the rest is left out, with a line saying where the step's whole "
+        "log is.",
+    ).tag(config=True)
+
+    notebook_output_max_lines = Int(
+        OutputLimit.max_lines,
+        min=1,
+        help="Lines of a notebook cell's printed output that a run writes into the notebook "
+        "(see notebook_output_max_bytes).",
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set before extensions initialize
         give_kernels_the_server(self.serverapp)  # for `%orchest` in kernels
@@ -173,6 +188,7 @@ class OrchestApp(ExtensionApp):
         cache = StepCache(cache_dir, self.cache_max_bytes) if self.cache_max_bytes > 0 else None
         provenance = ProvenanceStore(store)
         caching = Caching(cache, provenance)
+        output_limit = OutputLimit(self.notebook_output_max_bytes, self.notebook_output_max_lines)
         self.sessions = SessionService(
             pipelines,
             self.builds,
@@ -191,6 +207,7 @@ class OrchestApp(ExtensionApp):
             provenance=provenance,
             executors=executors,
             sessions=self.sessions,
+            output_limit=output_limit,
         )
         self.sessions.on_stop(self.runs.cancel_pipeline_run)
         self.jobs = JobService(
@@ -202,6 +219,7 @@ class OrchestApp(ExtensionApp):
                 parallelism=self.max_parallel_steps,
                 max_runs_per_job=self.max_job_runs,
                 max_concurrent_runs=self.max_concurrent_job_runs,
+                output_limit=output_limit,
             ),
             events,
             caching=caching,

@@ -65,6 +65,12 @@ type IEnvironmentJSON = Omit<IEnvironment, 'build'> & {
   latest_build?: IEnvironment['build'];
 };
 
+/** A page of a log: its bytes, and how long the whole log was when it was read. */
+export interface ILogPage {
+  bytes: Uint8Array;
+  size: number;
+}
+
 /**
  * An error answered by the server extension, carrying the message it wrote for people.
  */
@@ -153,11 +159,27 @@ export class OrchestClient {
     return this.request<IRunJSON>(`runs/${id}/cancel`, { method: 'POST' });
   }
 
-  /** A step's output in a run, from byte `offset` on. */
-  stepLog(runId: string, stepUuid: string, offset = 0): Promise<string> {
-    return this.requestText(
-      `runs/${runId}/steps/${encodeURIComponent(stepUuid)}/log?offset=${offset}`
+  /**
+   * A page of a step's output in a run: at most `limit` bytes from byte `offset` on (a
+   * page never cuts a character), and the size of the whole log.
+   */
+  async stepLog(
+    runId: string,
+    stepUuid: string,
+    offset: number,
+    limit: number
+  ): Promise<ILogPage> {
+    const query = URLExt.objectToQueryString({ offset, limit });
+    const response = await this.fetch(
+      `runs/${runId}/steps/${encodeURIComponent(stepUuid)}/log${query}`,
+      {}
     );
+    if (!response.ok) {
+      throw apiError(response, await readJson(response));
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const size = Number(response.headers.get('X-Orchest-Log-Size') ?? 0);
+    return { bytes, size: Math.max(size, offset + bytes.length) };
   }
 
   listEnvironments(project: string): Promise<IEnvironment[]> {

@@ -151,14 +151,23 @@ class PhaseTiming:
 
 class JupyterServer:
     """A Jupyter server with the extension, serving `root` on a free local port, with a
-    Jupyter data folder (so a cache and a database) of its own."""
+    Jupyter data folder (so a cache and a database) of its own; `extra_env` adds variables
+    to its environment."""
 
-    def __init__(self, jupyter: str, root: Path, data_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self,
+        jupyter: str,
+        root: Path,
+        data_dir: Path,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.token = secrets.token_hex(16)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         env = environment_with(Path(jupyter).parent) | {"JUPYTER_DATA_DIR": str(data_dir)}
+        env |= extra_env or {}
         self.log = log_path.open("wb")
         self.process = subprocess.Popen(
             [

@@ -178,6 +178,21 @@ class StepCache:
         except FileNotFoundError:
             raise ObjectMissing(f"the cached content {file.digest} is gone") from None
 
+    def read_tail(self, file: StoredFile, size: int) -> tuple[str, int]:
+        """The end of a stored text, at most `size` bytes of it (from a character's start),
+        and how many bytes come before: a log of hundreds of megabytes is never read whole."""
+        try:
+            with self._object_path(file.digest).open("rb") as stored:
+                start = max(0, stored.seek(0, os.SEEK_END) - size)
+                stored.seek(start)
+                tail = stored.read()
+        except FileNotFoundError:
+            raise ObjectMissing(f"the cached content {file.digest} is gone") from None
+        skip = 0
+        while skip < min(3, len(tail)) and tail[skip] & 0xC0 == 0x80:  # inside a character
+            skip += 1
+        return tail[skip:].decode("utf-8", errors="replace"), start + skip
+
     def forget(self, key: str) -> None:
         """Drop an entry whose content turned out to be missing."""
         with self._index() as index:

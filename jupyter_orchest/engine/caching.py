@@ -26,16 +26,14 @@ from ..sdk.serialization import Serialization
 from .cache import CacheEntry, ObjectMissing, StepCache
 from .hashing import FileDigests, stable_key
 from .logs import step_log_path
-from .model import StepExecutor, StepReporter, StepResult, StepTask, Stream
+from .model import StepExecutor, StepReporter, StepResult, StepTask
 from .planning import PlannedStep, RunPlan
 from .provenance import (
-    BoundedLog,
     InputDigest,
     KeyParts,
     NoLedger,
     OutputDigest,
     ProvenanceLedger,
-    StepExecutionLog,
     StepProvenance,
     rerun_reasons,
 )
@@ -47,7 +45,7 @@ NOTEBOOK_FILE = "@notebook"
 LOG_FILE = "@log"
 """The name under which an entry keeps what the step printed."""
 REPLAYED_LOG_LIMIT = 1 << 20
-"""Characters of a cached step's log sent again to the run's log and live events."""
+"""Bytes of the end of a cached step's log sent again to the run's log and live events."""
 REPLAY_CHUNK = 64 * 1024
 
 FORCED = "forced"
@@ -92,9 +90,13 @@ class CachedSteps:
         plan: RunPlan,
         run: RunContext,
         git_commit: str = "",
+        executor_name: str = "",
     ) -> None:
+        """`executor_name`: the executor that runs the steps, for their provenance, when
+        `executor` wraps it (by default `executor`'s class)."""
         self.executor, self.caching, self.plan, self.run = executor, caching, plan, run
         self.git_commit = git_commit
+        self.executor_name = executor_name or type(executor).__name__
         self.host = socket.gethostname()
         self._waiting: dict[str, StepTask] = {}
         """Steps not announced to the executor yet, because they will probably be restored."""
@@ -187,7 +189,7 @@ class CachedSteps:
         environment: str,
         may_restore: bool,
         started: datetime,
-    ) -> tuple[KeyParts, tuple[CacheEntry, str | None] | None]:
+    ) -> tuple[KeyParts, tuple[CacheEntry, tuple[str, int] | None] | None]:
         """The step's key parts and, if it may be restored and the cache has its key, what
         restoring it gave (see `_restore_files`)."""
         parts = self._key_parts(step, environment)
@@ -253,9 +255,10 @@ class CachedSteps:
 
     def _restore_files(
         self, step: PlannedStep, task: StepTask, parts: KeyParts, started: datetime
-    ) -> tuple[CacheEntry, str | None] | None:
+    ) -> tuple[CacheEntry, tuple[str, int] | None] | None:
         """Everything a hit does on disk and in the database, in one go off the event loop
-        (a restored step should cost milliseconds): the entry and its log's text."""
+        (a restored step should cost milliseconds): the entry, and the end of its log with
+        how many bytes come before it."""
         cache = self.caching.cache
         assert cache is not None
         try:
@@ -264,7 +267,9 @@ class CachedSteps:
                 return None
             self._put_back(step, entry)
             stored_log = entry.file(LOG_FILE)
-            log_text = cache.read_text(stored_log) if stored_log is not None else None
+            log_text = (
+                cache.read_tail(stored_log, REPLAYED_LOG_LIMIT) if stored_log is not None else None
+            )
         except (ObjectMissing, OSError, ValueError) as error:
             log.warning("step %s could not be restored from the cache: %s", step.uuid, error)
             cache.forget(parts.key)
@@ -285,7 +290,7 @@ class CachedSteps:
             started=started,
         )
         try:
-            self.caching.ledger.record(provenance, None)
+            self.caching.ledger.record(provenance)
         except Exception:
             log.exception("the provenance of step %s was not recorded", step.uuid)
         return entry, log_text
@@ -310,10 +315,10 @@ class CachedSteps:
             manifest = dump_manifest(step.uuid, records).encode("utf-8")
             write_bytes_atomic(str(step_dir / MANIFEST_FILE), manifest)
 
-    def _replay_log(self, entry: CacheEntry, text: str, reporter: StepReporter) -> None:
-        if len(text) > REPLAYED_LOG_LIMIT:
-            left_out = len(text) - REPLAYED_LOG_LIMIT
-            text = f"[{left_out} characters left out]\n" + text[-REPLAYED_LOG_LIMIT:]
+    def _replay_log(self, entry: CacheEntry, tail: tuple[str, int], reporter: StepReporter) -> None:
+        text, left_out = tail
+        if left_out:
+            text = f"[{left_out} bytes left out]\n" + text
         # The note and the log in one event when the log is short: each event costs a write
         # and a message to every client.
         text = f"[restored from the cache: computed by run {entry.run_id}]\n" + text
@@ -329,18 +334,16 @@ class CachedSteps:
         reporter: StepReporter,
         started: datetime,
     ) -> StepResult:
-        output = _CollectingReporter(reporter)
         try:
-            result = await self.executor.run_step(task, output)
+            result = await self.executor.run_step(task, reporter)
         except asyncio.CancelledError:
             # At once, without a thread: the step is being cancelled and must not wait.
-            cancelled = StepResult(False, "The step was cancelled.")
             provenance = self._provenance(
                 step,
                 task,
                 parts,
                 state="ABORTED",
-                message=cancelled.message,
+                message="The step was cancelled.",
                 cached=False,
                 source_run_id=self.run.run_id,
                 reasons=reasons,
@@ -348,9 +351,8 @@ class CachedSteps:
                 notebook_digest="",
                 started=started,
             )
-            execution_log = output.execution_log(self.run.run_id, step, cancelled)
             try:
-                self.caching.ledger.record(provenance, execution_log)
+                self.caching.ledger.record(provenance)
             except Exception:
                 log.exception("the provenance of step %s was not recorded", step.uuid)
             raise
@@ -374,8 +376,8 @@ class CachedSteps:
             notebook_digest=notebook_digest,
             started=started,
         )
-        await self._record(provenance, output.execution_log(self.run.run_id, step, result))
-        return StepResult(result.succeeded, result.message, reasons=reasons)
+        await self._record(provenance)
+        return replace(result, reasons=reasons)
 
     def _keep(self, step: PlannedStep, parts: KeyParts) -> tuple[tuple[OutputDigest, ...], str]:
         """Digest the step's outputs and, unless it opted out, keep them in the cache."""
@@ -447,7 +449,7 @@ class CachedSteps:
             outputs_digest=_outputs_digest(outputs) if state == "COMPUTED" else "",
             notebook_digest=notebook_digest,
             environment_uuid=task.environment,
-            executor=type(self.executor).__name__,
+            executor=self.executor_name,
             host=self.host,
             git_commit=self.git_commit,
             project_dir=str(self.run.project_dir),
@@ -455,41 +457,14 @@ class CachedSteps:
             finished_at=_now(),
         )
 
-    async def _record(
-        self, provenance: StepProvenance, execution_log: StepExecutionLog | None
-    ) -> None:
+    async def _record(self, provenance: StepProvenance) -> None:
         try:
-            await asyncio.to_thread(self.caching.ledger.record, provenance, execution_log)
+            await asyncio.to_thread(self.caching.ledger.record, provenance)
         except Exception:
             log.exception("the provenance of step %s was not recorded", provenance.step_uuid)
 
     def _step_dir(self, step: PlannedStep) -> Path:
         return self.run.outputs_dir / step.uuid
-
-
-class _CollectingReporter:
-    """Passes what a step prints on, and keeps a bounded copy for its execution log."""
-
-    def __init__(self, reporter: StepReporter) -> None:
-        self.reporter = reporter
-        self.output = BoundedLog()
-
-    def log(self, stream: Stream, text: str) -> None:
-        self.output.add(stream, text)
-        self.reporter.log(stream, text)
-
-    def execution_log(self, run_id: str, step: PlannedStep, result: StepResult) -> StepExecutionLog:
-        return StepExecutionLog(
-            run_id=run_id,
-            step_uuid=step.uuid,
-            title=step.title,
-            at=_now(),
-            stdout=self.output.text("stdout"),
-            stderr=self.output.text("stderr"),
-            traceback=self.output.traceback(),
-            error=result.message,
-            success=result.succeeded,
-        )
 
 
 def _outputs_digest(outputs: tuple[OutputDigest, ...]) -> str:

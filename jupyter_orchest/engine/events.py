@@ -36,6 +36,10 @@ class StepChanged:
     """On COMPUTED: the outputs came from the cache."""
     reasons: tuple[str, ...] = ()
     """On a finished state: why the step was computed rather than taken from the cache."""
+    attempt: int = 1
+    """Which attempt of the step this is (RUNNING), or was the last (finished)."""
+    attempts: int = 1
+    """How many attempts the step may have (its retries, plus one)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class StepLogged:
     step_uuid: str
     stream: Stream
     text: str
+    offset: int = 0
+    """Where the text starts in the step's log, in bytes (UTF-8)."""
 
 
 class RunObserver(Protocol):

@@ -16,10 +16,11 @@ from ..sdk.environment import (
     step_environment,
     write_parameters_file,
 )
+from .attempts import StepAttempts
 from .caching import CachedSteps, Caching, RunContext
 from .events import ObserverGroup, RunObserver
-from .logs import LogFileObserver
-from .model import StepExecutor, StepRefused, StepTask
+from .logs import LogFileObserver, step_log_path
+from .model import OutputLimit, StepExecutor, StepRefused, StepTask
 from .orchestrator import PipelineRunner
 from .planning import PlannedStep, RunPlan
 from .provenance import git_commit
@@ -108,10 +109,15 @@ class StepLauncher:
     """Builds the executor's task for each step of one run, and prepares its folders."""
 
     def __init__(
-        self, layout: RunLayout, parameters: dict[str, Any], extra_env: dict[str, str]
+        self,
+        layout: RunLayout,
+        parameters: dict[str, Any],
+        extra_env: dict[str, str],
+        output_limit: OutputLimit,
     ) -> None:
         self.layout = layout
         self.extra_env = extra_env
+        self.output_limit = output_limit
         layout.run_dir.mkdir(parents=True, exist_ok=True)
         write_parameters_file(layout.parameters_file, parameters["pipeline"], parameters["steps"])
 
@@ -128,7 +134,11 @@ class StepLauncher:
             environments_project_dir=layout.environments_project_dir,
             data_dir=layout.data_dir,
             resources=step.resources,
-            retries=step.retries,
+            attempts=step.attempts,
+            output_limit=self.output_limit,
+            log_file=step_log_path(layout.logs_dir, step.uuid)
+            .relative_to(layout.project_dir)
+            .as_posix(),
             # The user's variables first, so that none can replace what the SDK relies on.
             env=self.extra_env
             | step_environment(
@@ -201,13 +211,21 @@ def prepare_run(
     extra_env: dict[str, str] | None = None,
     caching: Caching | None = None,
     force: bool = False,
+    output_limit: OutputLimit | None = None,
 ) -> PipelineRunner:
     """A runner for one run, with its parameters written and its step logs kept on disk;
-    `extra_env`: variables for every step (e.g. a job's). With `caching`, steps are looked up
-    before they run and their provenance is recorded; `force` recomputes the selected steps."""
+    `extra_env`: variables for every step (e.g. a job's). Steps are tried as their attempt
+    policy says (see `attempts`). With `caching`, steps are looked up before they run and
+    their provenance is recorded; `force` recomputes the selected steps. `output_limit`: how
+    much of each cell's printed output notebooks keep (see `OutputLimit` for the default)."""
     parameters = effective_parameters(definition, overrides)
-    launcher = StepLauncher(layout, parameters, extra_env or {})
-    if caching is not None:
+    launcher = StepLauncher(layout, parameters, extra_env or {}, output_limit or OutputLimit())
+    observers = ObserverGroup([LogFileObserver(layout.logs_dir), observer])
+    ledger = caching.ledger if caching is not None else None
+    attempts = StepAttempts(executor, observers, layout.pipeline_uuid, ledger)
+    if caching is None:
+        runs: StepExecutor = attempts
+    else:
         context = RunContext(
             run_id=layout.run_id,
             pipeline_uuid=layout.pipeline_uuid,
@@ -217,13 +235,20 @@ def prepare_run(
             parameters=parameters,
             force=force,
         )
-        executor = CachedSteps(executor, caching, plan, context, git_commit(layout.project_dir))
+        runs = CachedSteps(
+            attempts,
+            caching,
+            plan,
+            context,
+            git_commit(layout.project_dir),
+            executor_name=type(executor).__name__,
+        )
     return PipelineRunner(
         run_id=layout.run_id,
         pipeline_uuid=layout.pipeline_uuid,
         plan=plan,
-        executor=executor,
-        observer=ObserverGroup([LogFileObserver(layout.logs_dir), observer]),
+        executor=runs,
+        observer=observers,
         task_for=launcher.task_for,
         before_step=launcher.before_step,
         parallelism=parallelism,

@@ -25,9 +25,9 @@ class LogFileObserver:
             self._files.clear()
 
     def step_changed(self, event: StepChanged) -> None:
-        if event.state == StepState.RUNNING:
+        if event.state == StepState.RUNNING and event.step_uuid not in self._files:
+            # Once per step: the attempts after the first go on in the same log.
             self.logs_dir.mkdir(parents=True, exist_ok=True)
-            # A step that reruns in the same run (not possible today) would start afresh.
             self._files[event.step_uuid] = step_log_path(self.logs_dir, event.step_uuid).open("wb")
         elif event.state.finished and event.message and event.state != StepState.COMPUTED:
             self._write(event.step_uuid, f"\n{event.message}\n")

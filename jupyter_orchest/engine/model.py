@@ -79,6 +79,51 @@ def size_in_bytes(size: object) -> int:
 
 
 @dataclass(frozen=True)
+class AttemptPolicy:
+    """How a step is tried (the step's `retries`, `retry_delay` and `timeout`, else its job's
+    defaults): honoured alike by every executor (see `attempts`)."""
+
+    retries: int = 0
+    """Times a failed attempt is tried again."""
+    retry_delay: float = 0.0
+    """Seconds between a failed attempt and the next."""
+    timeout: float | None = None
+    """Seconds an attempt may take before it is stopped and fails; None: no limit."""
+
+    @classmethod
+    def from_definition(
+        cls, step: Mapping[str, object], defaults: "AttemptPolicy | None" = None
+    ) -> "AttemptPolicy":
+        """From a valid step definition (see the schema); what it leaves out comes from
+        `defaults`."""
+        defaults = defaults or cls()
+        retries, delay, timeout = (step.get(key) for key in ATTEMPT_KEYS)
+        return cls(
+            retries=int(retries) if isinstance(retries, int | float) else defaults.retries,
+            retry_delay=float(delay) if isinstance(delay, int | float) else defaults.retry_delay,
+            timeout=float(timeout) if isinstance(timeout, int | float) else defaults.timeout,
+        )
+
+    @property
+    def tries(self) -> int:
+        return self.retries + 1
+
+
+ATTEMPT_KEYS = ("retries", "retry_delay", "timeout")
+"""The step keys of an AttemptPolicy, in a pipeline file and in a job's defaults."""
+
+
+@dataclass(frozen=True)
+class OutputLimit:
+    """How much of a cell's stream output (stdout and stderr) a notebook keeps; the step's log
+    keeps all of it. The defaults keep a notebook that printed without end small enough for
+    JupyterLab to open at once."""
+
+    max_bytes: int = 1 << 20
+    max_lines: int = 5000
+
+
+@dataclass(frozen=True)
 class StepTask:
     """One step of one run, as an executor needs it."""
 
@@ -101,8 +146,11 @@ class StepTask:
     data_dir: Path | None = None
     """The run's data folder (Orchest's /data), absolute."""
     resources: StepResources = field(default_factory=StepResources)
-    retries: int = 0
-    """Times a failed step is tried again, where the executor supports it (Ray)."""
+    attempts: AttemptPolicy = field(default_factory=AttemptPolicy)
+    output_limit: OutputLimit = field(default_factory=OutputLimit)
+    log_file: str = ""
+    """Where the step's whole log is, relative to `project_dir` (for a notebook whose output
+    was cut to say where the rest is)."""
 
     @property
     def working_dir(self) -> Path:
@@ -118,6 +166,8 @@ class StepResult:
     """The outputs were restored from the cache rather than computed."""
     reasons: tuple[str, ...] = ()
     """Why the step was computed rather than taken from the cache (see `engine.provenance`)."""
+    attempts: int = 1
+    """How many times the step was tried."""
 
 
 class StepRefused(Exception):

@@ -21,12 +21,18 @@ def now() -> datetime:
 class _StepReporter:
     def __init__(self, runner: "PipelineRunner", step: PlannedStep) -> None:
         self.runner, self.step = runner, step
+        self.offset = 0
+        """Bytes of the step's log so far."""
 
     def log(self, stream: Stream, text: str) -> None:
         runner = self.runner
         runner.observer.step_logged(
-            StepLogged(runner.run_id, runner.pipeline_uuid, self.step.uuid, stream, text)
+            StepLogged(
+                runner.run_id, runner.pipeline_uuid, self.step.uuid, stream, text, self.offset
+            )
         )
+        # isascii() is free for the usual text; encoding costs a copy.
+        self.offset += len(text) if text.isascii() else len(text.encode(errors="replace"))
 
 
 class PipelineRunner:
@@ -157,7 +163,9 @@ class PipelineRunner:
     def _record_result(self, step: PlannedStep, result: StepResult) -> None:
         state = StepState.COMPUTED if result.succeeded else StepState.FAILURE
         self.states[step.uuid] = state
-        self._step_changed(step, state, result.message, result.cached, result.reasons)
+        self._step_changed(
+            step, state, result.message, result.cached, result.reasons, result.attempts
+        )
 
     async def _stop(self, running: dict[asyncio.Task[StepResult], PlannedStep], why: str) -> None:
         for task in running:
@@ -191,6 +199,7 @@ class PipelineRunner:
         message: str = "",
         cached: bool = False,
         reasons: tuple[str, ...] = (),
+        attempt: int = 1,
     ) -> None:
         self.observer.step_changed(
             StepChanged(
@@ -203,6 +212,8 @@ class PipelineRunner:
                 message,
                 cached,
                 reasons,
+                attempt,
+                step.attempts.tries,
             )
         )
 

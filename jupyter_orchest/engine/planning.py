@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..pipeline import PipelineGraph
-from .model import StepResources
+from .model import AttemptPolicy, StepResources
 
 
 class RunType(str, Enum):
@@ -38,7 +38,7 @@ class PlannedStep:
     cache: bool = True
     """False when the step opts out of caching (`"cache": false` in its definition)."""
     resources: StepResources = field(default_factory=StepResources)
-    retries: int = 0
+    attempts: AttemptPolicy = field(default_factory=AttemptPolicy)
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def plan_run(
                 upstream=tuple((p, title(p)) for p in graph.parents(uuid)),
                 cache=steps[uuid].get("cache") is not False,
                 resources=StepResources.from_definition(steps[uuid]),
-                retries=int(steps[uuid].get("retries", 0)),
+                attempts=AttemptPolicy.from_definition(steps[uuid]),
             )
             for uuid in uuids
         ),

@@ -130,14 +130,20 @@ class ProvenanceLedger(Protocol):
     def previous(self, pipeline_uuid: str, step_uuid: str) -> StepProvenance | None:
         """The step's latest record that COMPUTED, from any earlier run."""
 
-    def record(self, provenance: StepProvenance, log: StepExecutionLog | None) -> None: ...
+    def record(self, provenance: StepProvenance) -> None: ...
+
+    def record_execution(self, log: StepExecutionLog) -> None:
+        """One attempt of a step: what it printed (the tail), its error, its outcome."""
 
 
 class NoLedger:
     def previous(self, pipeline_uuid: str, step_uuid: str) -> StepProvenance | None:
         return None
 
-    def record(self, provenance: StepProvenance, log: StepExecutionLog | None) -> None:
+    def record(self, provenance: StepProvenance) -> None:
+        pass
+
+    def record_execution(self, log: StepExecutionLog) -> None:
         pass
 
 

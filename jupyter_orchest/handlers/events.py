@@ -36,10 +36,10 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jup
     def open(self, *args: Any, **kwargs: Any) -> None:
         hub: EventHub = self.settings["orchest_events"]
         self.hub = hub
-        self.queue = hub.subscribe()
         self.only_run = self.get_query_argument("run", None)
         self.only_pipeline = self.get_query_argument("pipeline", None)
         self.only_environment = self.get_query_argument("environment", None)
+        self.queue = hub.subscribe(self._wanted)
         self.sender = asyncio.ensure_future(self._send_events())
 
     def on_close(self) -> None:
@@ -51,13 +51,11 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jup
 
     async def _send_events(self) -> None:
         while True:
-            events = [await self.queue.get()]
-            while not self.queue.empty():  # what came meanwhile, written in one go
-                events.append(self.queue.get_nowait())
+            events = await self.queue.take()  # what came meanwhile, written in one go
             try:
-                writes = [self.write_message(json.dumps(e)) for e in events if self._wanted(e)]
-                # Waiting for the writes keeps a slow client's backlog in its own queue.
-                await asyncio.gather(*writes)
+                # Waiting for the writes keeps a slow client's backlog in its own queue,
+                # where it is bounded.
+                await asyncio.gather(*(self.write_message(json.dumps(e)) for e in events))
             except WebSocketClosedError:
                 return
 

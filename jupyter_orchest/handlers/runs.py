@@ -1,8 +1,12 @@
 """REST resources for runs: `/orchest/api/runs[/<id>[/cancel | /steps/<uuid>/log]]`."""
 
+from tornado.iostream import StreamClosedError
+
 from ..services.errors import BadRequest
 from ..services.runs import RunService
 from .base import OrchestAPIHandler, api_method
+
+TEXT = "text/plain; charset=utf-8"
 
 
 class RunsResource(OrchestAPIHandler):
@@ -55,11 +59,28 @@ class RunCancelHandler(RunsResource):
 
 
 class StepLogHandler(RunsResource):
+    """The step's log as text, from byte `offset`: the rest of it, or `limit` bytes (at most
+    `logs.MAX_PAGE`), sent in chunks. `X-Orchest-Log-Size` says how long the log is."""
+
     @api_method
     async def get(self, run_id: str, step_uuid: str) -> None:
+        offset, limit = self._bytes("offset"), self._bytes("limit")
+        page = self.runs.step_log(run_id, step_uuid, offset or 0, limit)
+        self.set_header("Content-Type", TEXT)
+        self.set_header("X-Orchest-Log-Size", str(page.size))
         try:
-            offset = int(self.get_query_argument("offset", "0"))
+            async for chunk in page.chunks():
+                self.write(chunk)
+                await self.flush()
+        except StreamClosedError:
+            return  # the client left: nothing more to send
+        self.finish(set_content_type=TEXT)  # an APIHandler's finish would say JSON
+
+    def _bytes(self, name: str) -> int | None:
+        given = self.get_query_argument(name, None)
+        if given is None:
+            return None
+        try:
+            return int(given)
         except ValueError:
-            raise BadRequest("`offset` must be a whole number of bytes.") from None
-        log = self.runs.step_log(run_id, step_uuid, offset)
-        self.finish(log, set_content_type="text/plain; charset=utf-8")
+            raise BadRequest(f"`{name}` must be a whole number of bytes.") from None

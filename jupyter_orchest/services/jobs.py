@@ -14,7 +14,7 @@ import logging
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 from ..engine.caching import Caching
 from ..engine.events import ObserverGroup, RunChanged, RunObserver
 from ..engine.launch import RunLayout, effective_parameters, parallelism_for, prepare_run
-from ..engine.model import RunState, StepExecutor
+from ..engine.model import OutputLimit, RunState, StepExecutor
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunType, plan_run
 from ..jobs.grid import GridError, default_grid, parse_grid
@@ -32,9 +32,11 @@ from ..jobs.snapshot import SnapshotError, copy_snapshot, take_snapshot
 from ..pipeline import dump_definition, parse_definition
 from ..store import DatabaseUnavailable, JobRecord, JobRunRecord, JobStore, RunRecord, RunStore
 from ..store.provenance import ProvenanceStore
+from .atomic import write_atomic
 from .errors import BadRequest, Conflict, NotFound, StorageError
 from .pipelines import PipelineService
 from .runs import pending_steps, provenance_by_run, run_to_json
+from .step_defaults import apply_step_defaults, parse_step_defaults
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class JobSettings:
     """The most runs one slot of a job may make (the grid's size, less exclusions)."""
     max_concurrent_runs: int
     """Job runs executing at once, over all jobs."""
+    output_limit: OutputLimit = field(default_factory=OutputLimit)
+    """How much of a cell's printed output the runs' notebooks keep."""
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -128,7 +132,8 @@ class JobService:
                 grid_body = default_grid(definition, pipeline_file)
             grid = parse_grid(definition, grid_body, self.settings.max_runs_per_job)
             schedule = _schedule(body)
-        except (GridError, ScheduleError) as error:
+            step_defaults = parse_step_defaults(body.get("step_defaults"))
+        except (GridError, ScheduleError, ValueError) as error:
             raise BadRequest(str(error)) from None
         name = body.get("name", definition.get("name") or "Job")
         if not isinstance(name, str) or not name.strip():
@@ -146,7 +151,9 @@ class JobService:
             await asyncio.to_thread(
                 take_snapshot, project_dir, folder / "snapshot", [self._data_dir(project_dir)]
             )
-        except SnapshotError as error:
+            snapshot_pipeline = folder / "snapshot" / pipeline_file.relative_to(project_dir)
+            await asyncio.to_thread(_write_step_defaults, snapshot_pipeline, step_defaults)
+        except (SnapshotError, OSError) as error:
             shutil.rmtree(folder, ignore_errors=True)
             raise StorageError(str(error)) from None
         now = self.clock()
@@ -443,6 +450,7 @@ class JobService:
             parallelism=parallelism_for(definition, self.settings.parallelism),
             extra_env=job.env_variables,
             caching=self.caching,
+            output_limit=self.settings.output_limit,
         )
 
     def _layout(self, job: JobRecord, folder: Path, run_id: str) -> RunLayout:
@@ -555,6 +563,13 @@ def _moment(value: object, name: str) -> datetime | None:
             f"`{name}` must be a date and time with its offset, e.g. 2026-12-01T06:00:00+01:00."
         )
     return moment
+
+
+def _write_step_defaults(pipeline_file: Path, defaults: dict[str, int | float]) -> None:
+    """Into the job's snapshot (see `step_defaults`)."""
+    definition = parse_definition(pipeline_file.read_text(encoding="utf-8"))
+    if apply_step_defaults(definition, defaults):
+        write_atomic(pipeline_file, dump_definition(definition))
 
 
 def _variables(value: object) -> dict[str, str]:

@@ -13,7 +13,7 @@ from ..engine.caching import Caching
 from ..engine.events import NoOpObserver, ObserverGroup, RunChanged, RunObserver
 from ..engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
 from ..engine.logs import step_log_path
-from ..engine.model import RunState, StepExecutor, StepState
+from ..engine.model import OutputLimit, RunState, StepExecutor, StepState
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunPlan, RunType, plan_run
 from ..engine.provenance import StepProvenance
@@ -21,6 +21,7 @@ from ..sessions import SessionService
 from ..store import DatabaseUnavailable, RunRecord, RunStore, StepRunRecord
 from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound
+from .logs import LogPage, log_page
 from .pipelines import PipelineService
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,11 @@ class RunService:
         provenance: ProvenanceStore | None = None,
         executors: Mapping[str, StepExecutor] | None = None,
         sessions: SessionService | None = None,
+        output_limit: OutputLimit | None = None,
     ) -> None:
         """`executors`: those a run may ask for by name (`local`, `ray`) instead of `executor`.
-        `sessions`: a pipeline's runs on this machine run in its interactive session."""
+        `sessions`: a pipeline's runs on this machine run in its interactive session.
+        `output_limit`: how much of a cell's printed output notebooks keep."""
         self.pipelines, self.store, self.executor = pipelines, store, executor
         self.executors = dict(executors or {})
         self.sessions = sessions
@@ -139,6 +142,7 @@ class RunService:
         self.parallelism = parallelism
         self.data_dir = data_dir
         self.observer = observer or NoOpObserver()
+        self.output_limit = output_limit
         self._active: dict[str, ActiveRun] = {}  # by pipeline uuid
         self._executors_started: dict[int, asyncio.Task[None]] = {}  # by id(executor)
         try:
@@ -214,6 +218,7 @@ class RunService:
             fail_fast=fail_fast,
             caching=self.caching,
             force=force,
+            output_limit=self.output_limit,
         )
         task = asyncio.ensure_future(self._execute(runner, chosen))
         self._active[definition["uuid"]] = ActiveRun(runner, task)
@@ -249,17 +254,15 @@ class RunService:
             active.runner.cancel()
             await asyncio.gather(active.task, return_exceptions=True)
 
-    def step_log(self, run_id: str, step_uuid: str, offset: int = 0) -> str:
+    def step_log(
+        self, run_id: str, step_uuid: str, offset: int = 0, limit: int | None = None
+    ) -> LogPage:
+        """The step's log from byte `offset` on: all of it, or `limit` bytes (see `logs`)."""
         run = self.store.get_run(run_id)
         step = next((s for s in run.steps if s.step_uuid == step_uuid), None) if run else None
         if step is None:
             raise NotFound(f"Run '{run_id}' has no step '{step_uuid}'.")
-        try:
-            with open(step.log_path, "rb") as file:
-                file.seek(max(0, offset))
-                return file.read().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""  # the step has not started, or printed nothing
+        return log_page(step.log_path, offset, limit)
 
     async def shutdown(self) -> None:
         for active in list(self._active.values()):

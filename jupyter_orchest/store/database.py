@@ -94,7 +94,7 @@ class RunStore:
         if event.state == StepState.PENDING:
             return  # how every step is recorded when its run is added (a write saved per step)
         values: dict[str, Any] = {"state": event.state.value, "message": event.message}
-        if event.state == StepState.RUNNING:
+        if event.state == StepState.RUNNING and event.attempt == 1:  # the step's start
             values["started_at"] = event.at
         elif event.state.finished:
             values["finished_at"] = event.at

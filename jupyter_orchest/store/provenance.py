@@ -71,13 +71,16 @@ class ProvenanceStore:
     def __init__(self, runs: RunStore) -> None:
         self.database = runs.database
 
-    def record(self, provenance: StepProvenance, log: StepExecutionLog | None) -> None:
-        # Plain INSERTs: a restored step waits for its record, and the ORM's unit of work
-        # costs several times as much.
+    # Plain INSERTs: a restored step waits for its record, and the ORM's unit of work costs
+    # several times as much.
+
+    def record(self, provenance: StepProvenance) -> None:
         with self.database.begin() as connection:
             connection.execute(insert(ProvenanceRecord), [_to_row(provenance)])
-            if log is not None:
-                connection.execute(insert(ExecutionLogRecord), [asdict(log)])
+
+    def record_execution(self, log: StepExecutionLog) -> None:
+        with self.database.begin() as connection:
+            connection.execute(insert(ExecutionLogRecord), [asdict(log)])
 
     def previous(self, pipeline_uuid: str, step_uuid: str) -> StepProvenance | None:
         query = (

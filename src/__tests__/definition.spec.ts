@@ -137,6 +137,14 @@ describe('edits', () => {
     expect(updated.steps.a).toBe(base.steps.a);
     expect(updateStep(base, 'missing', { title: 'x' })).toBe(base);
   });
+
+  it('sets and clears a step’s retries and timeout', () => {
+    const set = updateStep(base, 'b', { retries: 2, timeout: 60 });
+    expect(set.steps.b).toMatchObject({ retries: 2, timeout: 60 });
+    const cleared = updateStep(set, 'b', { timeout: undefined });
+    expect(cleared.steps.b.retries).toBe(2);
+    expect('timeout' in cleared.steps.b).toBe(false);
+  });
 });
 
 describe('step file paths', () => {

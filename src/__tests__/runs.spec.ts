@@ -141,7 +141,8 @@ describe('applyRunEvent', () => {
         pipeline_uuid: 'p',
         step_uuid: 'a',
         stream: 'stdout',
-        text: 'x'
+        text: 'x',
+        offset: 0
       })
     ).toBe(run);
   });
@@ -167,6 +168,38 @@ describe('durations', () => {
     expect(stepBadge({ ...run.steps[0], state: 'COMPUTED' }, now)).toBe(
       'COMPUTED'
     );
+  });
+
+  it('says which try a retried step is on, timed from its first', () => {
+    const start = '2024-01-01T00:00:00Z';
+    const running = applyRunEvent(run, {
+      type: 'step',
+      run_id: 'r',
+      pipeline_uuid: 'p',
+      step_uuid: 'a',
+      title: 'A',
+      state: 'RUNNING',
+      at: start,
+      message: '',
+      attempt: 1,
+      attempts: 3
+    });
+    const retried = applyRunEvent(running, {
+      type: 'step',
+      run_id: 'r',
+      pipeline_uuid: 'p',
+      step_uuid: 'a',
+      title: 'A',
+      state: 'RUNNING',
+      at: '2024-01-01T00:00:05Z',
+      message: 'Attempt 1 failed (a.py exited with code 1): trying again.',
+      attempt: 2,
+      attempts: 3
+    });
+    const now = Date.parse(start) + 7_000;
+    expect(stepBadge(running.steps[0], now)).toBe('RUNNING 7 s');
+    expect(stepBadge(retried.steps[0], now)).toBe('RUNNING 7 s · try 2/3');
+    expect(retried.steps[0].message).toContain('trying again');
   });
 });
 

@@ -5,15 +5,20 @@ import { OrchestEvents } from '../events';
 import { IRunJSON, IStepRunJSON, OrchestEvent } from '../model/runs';
 import { useTrans } from '../translation';
 
-/** The most output kept on screen; older output is dropped from the top. */
-const MAX_SHOWN_CHARS = 200_000;
+/** The most output kept on screen, in bytes; older output is dropped from the top. */
+const MAX_SHOWN_BYTES = 200_000;
+
+/** Bytes read at a time: a step that printed a flood is read a page at a time. */
+const PAGE_BYTES = 256 * 1024;
 
 /**
  * Follow a step's output in a run: read what is there, then read on from where it
- * stopped each time the server says the step printed more.
+ * stopped each time the server says the step printed more (or that this client missed
+ * some of what it printed: `log_skipped`).
  *
  * Reading by byte offset from the server (rather than appending the events' text) never
- * shows a line twice or misses one, however events and reads interleave.
+ * shows a line twice or misses one, however events and reads interleave. A log longer
+ * than what is shown is read from near its end, not from its start.
  */
 export function useStepLog(
   client: OrchestClient,
@@ -21,6 +26,7 @@ export function useStepLog(
   runId: string | null,
   stepUuid: string | null
 ): { text: string; error: string | null } {
+  const trans = useTrans();
   const [state, setState] = React.useState({
     text: '',
     error: null as string | null
@@ -34,7 +40,43 @@ export function useStepLog(
     let reading = false;
     let readAgain = false;
     let stopped = false;
-    const encoder = new TextEncoder();
+    const decoder = new TextDecoder();
+    const show = (more: string, restart: boolean) =>
+      setState(previous => ({
+        text: ((restart ? '' : previous.text) + more).slice(-MAX_SHOWN_BYTES),
+        error: null
+      }));
+    const readPage = async (): Promise<boolean> => {
+      const page = await client.stepLog(runId, stepUuid, offset, PAGE_BYTES);
+      if (stopped) {
+        return false;
+      }
+      if (page.size - offset > MAX_SHOWN_BYTES + PAGE_BYTES) {
+        // Far behind: what would be read now would scroll away unseen. Start again
+        // from the first line that will stay on screen.
+        offset = page.size - MAX_SHOWN_BYTES;
+        const head = await client.stepLog(runId, stepUuid, offset, PAGE_BYTES);
+        if (stopped) {
+          return false;
+        }
+        const text = decoder.decode(head.bytes);
+        const lineStart = text.indexOf('\n') + 1;
+        offset += head.bytes.length;
+        show(
+          trans.__(
+            '[only the end of this log is shown: it is %1 MB long]\n',
+            (head.size / 1e6).toFixed(1)
+          ) + text.slice(lineStart),
+          true
+        );
+        return offset < head.size;
+      }
+      offset += page.bytes.length;
+      if (page.bytes.length > 0) {
+        show(decoder.decode(page.bytes), false);
+      }
+      return offset < page.size;
+    };
     const read = async () => {
       if (reading) {
         readAgain = true;
@@ -44,16 +86,8 @@ export function useStepLog(
       do {
         readAgain = false;
         try {
-          const more = await client.stepLog(runId, stepUuid, offset);
-          if (stopped) {
-            return;
-          }
-          offset += encoder.encode(more).length;
-          if (more) {
-            setState(previous => ({
-              text: (previous.text + more).slice(-MAX_SHOWN_CHARS),
-              error: null
-            }));
+          while (!stopped && (await readPage())) {
+            // the rest of what is there, a page at a time
           }
         } catch (error) {
           if (!stopped) {
@@ -68,7 +102,9 @@ export function useStepLog(
     };
     const onEvent = (_: OrchestEvents, event: OrchestEvent) => {
       if (
-        (event.type === 'log' || event.type === 'step') &&
+        (event.type === 'log' ||
+          event.type === 'log_skipped' ||
+          event.type === 'step') &&
         event.run_id === runId &&
         event.step_uuid === stepUuid
       ) {
@@ -81,7 +117,7 @@ export function useStepLog(
       stopped = true;
       events.received.disconnect(onEvent);
     };
-  }, [client, events, runId, stepUuid]);
+  }, [client, events, runId, stepUuid, trans]);
   return state;
 }
 

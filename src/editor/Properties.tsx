@@ -3,6 +3,7 @@ import * as React from 'react';
 import { IEnvironment } from '../api';
 import { IPipelineJSON, isStepFile, IStepJSON } from '../model/definition';
 import { formatParameters, parseParameters } from '../model/parameters';
+import { AttemptFields } from './AttemptFields';
 import { PipelineEditorModel } from './model';
 import { useTrans } from '../translation';
 
@@ -161,6 +162,7 @@ function StepProperties(
           onValid={parameters => update({ parameters })}
         />
       </Field>
+      <AttemptFields step={step} onChange={update} />
     </div>
   );
 }
@@ -245,7 +247,7 @@ function PipelineProperties(
   );
 }
 
-function Field({
+export function Field({
   label,
   children
 }: {
@@ -264,7 +266,7 @@ function Field({
  * A text input that applies its value only when it is valid, and says what is wrong
  * while it is not. It follows outside changes (undo) of the value it edits.
  */
-function ValidatedInput(props: {
+export function ValidatedInput(props: {
   value: string;
   validate: (text: string) => string | null;
   onValid: (text: string) => void;

@@ -2,7 +2,14 @@ import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
+import { useAttemptWords } from '../editor/AttemptFields';
 import { pipelineIcon } from '../icons';
+import {
+  ATTEMPT_KEYS,
+  AttemptKey,
+  attemptSettings,
+  isAttemptText
+} from '../model/attempts';
 import { TranslationContext, useTrans } from '../translation';
 import { IJobDetailJSON, JobsClient } from './api';
 import {
@@ -81,6 +88,11 @@ function CreateJobForm(props: ICreateJobOptions): JSX.Element {
   const [startAt, setStartAt] = React.useState('');
   const [variables, setVariables] = React.useState('');
   const [retained, setRetained] = React.useState(0);
+  const [attempts, setAttempts] = React.useState<Record<AttemptKey, string>>({
+    retries: '',
+    retry_delay: '',
+    timeout: ''
+  });
   const [error, setError] = React.useState<string | null>(null);
   const [sending, setSending] = React.useState(false);
 
@@ -137,8 +149,10 @@ function CreateJobForm(props: ICreateJobOptions): JSX.Element {
       : [];
   const runCount = count - [...excluded].filter(i => i < count).length;
   const grid = gridToJSON(axes, excluded);
+  const stepDefaults = attemptSettings(attempts);
   const canSend =
     grid !== null &&
+    stepDefaults !== null &&
     runCount > 0 &&
     name.trim() !== '' &&
     !(scheduled && preview.error) &&
@@ -162,7 +176,7 @@ function CreateJobForm(props: ICreateJobOptions): JSX.Element {
       : `${stepTitles[axis.step] ?? axis.step} · ${axis.name}`;
 
   const submit = async () => {
-    if (grid === null) {
+    if (grid === null || stepDefaults === null) {
       return;
     }
     setSending(true);
@@ -176,7 +190,8 @@ function CreateJobForm(props: ICreateJobOptions): JSX.Element {
         timezone,
         start_at: startAt ? new Date(startAt).toISOString() : null,
         env_variables: parseVariables(variables),
-        max_retained_runs: retained
+        max_retained_runs: retained,
+        step_defaults: stepDefaults
       });
       props.onCreated(job);
     } catch (failure) {
@@ -343,6 +358,10 @@ function CreateJobForm(props: ICreateJobOptions): JSX.Element {
           }
         />
       </label>
+      <StepDefaultsFields
+        texts={attempts}
+        onChange={(key, text) => setAttempts({ ...attempts, [key]: text })}
+      />
       {error && <p className="jp-OrchestJobForm-error">{error}</p>}
       <button
         type="submit"
@@ -352,5 +371,37 @@ function CreateJobForm(props: ICreateJobOptions): JSX.Element {
         {trans.__('Create Job')}
       </button>
     </form>
+  );
+}
+
+/** The job's retries, retry delay and timeout for steps that set none, checked as typed. */
+function StepDefaultsFields(props: {
+  texts: Record<AttemptKey, string>;
+  onChange: (key: AttemptKey, text: string) => void;
+}): JSX.Element {
+  const trans = useTrans();
+  const labels = useAttemptWords();
+  return (
+    <fieldset>
+      <legend>{trans.__('Retries and timeout')}</legend>
+      <p>{trans.__('For the steps that do not set their own.')}</p>
+      {ATTEMPT_KEYS.map(key => {
+        const valid = isAttemptText(key, props.texts[key]);
+        return (
+          <label key={key}>
+            {labels[key][0]}
+            <input
+              name={`step_defaults.${key}`}
+              value={props.texts[key]}
+              aria-invalid={!valid}
+              onChange={event => props.onChange(key, event.target.value)}
+            />
+            {!valid && (
+              <span className="jp-OrchestJobForm-error">{labels[key][1]}</span>
+            )}
+          </label>
+        );
+      })}
+    </fieldset>
   );
 }

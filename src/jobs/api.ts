@@ -1,6 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 
 import { OrchestClient } from '../api';
+import { AttemptSettings } from '../model/attempts';
 import { IRunJSON } from '../model/runs';
 import { IGridJSON } from './grid';
 
@@ -56,6 +57,8 @@ export interface INewJob {
   start_at: string | null;
   env_variables: Record<string, string>;
   max_retained_runs: number;
+  /** Retries, retry delay and timeout for the steps that do not set their own. */
+  step_defaults: AttemptSettings;
 }
 
 export type JobAction = 'start' | 'pause' | 'resume' | 'cancel';

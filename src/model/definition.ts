@@ -10,6 +10,8 @@
 
 import { PathExt } from '@jupyterlab/coreutils';
 
+import { AttemptKey } from './attempts';
+
 /** A pipeline step as stored in the file. */
 export interface IStepJSON {
   uuid: string;
@@ -302,7 +304,8 @@ export type StepPatch = Partial<
   Pick<
     IStepJSON,
     'title' | 'file_path' | 'environment' | 'kernel' | 'parameters'
-  >
+  > &
+    Record<AttemptKey, number | undefined>
 >;
 
 export function updateStep(
@@ -314,10 +317,13 @@ export function updateStep(
   if (step === undefined) {
     return pipeline;
   }
-  return {
-    ...pipeline,
-    steps: { ...pipeline.steps, [uuid]: { ...step, ...patch } }
-  };
+  const next: IStepJSON = { ...step, ...patch };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) {
+      delete next[key]; // a setting cleared: the step no longer names it
+    }
+  }
+  return { ...pipeline, steps: { ...pipeline.steps, [uuid]: next } };
 }
 
 /** The fields of a pipeline its settings panel edits. */

@@ -24,6 +24,9 @@ export interface IStepRunJSON {
   cached?: boolean;
   /** Why it ran rather than being restored from the cache. */
   reasons?: string[];
+  /** Which try of the step runs, or ran last, of how many it may have (live events only). */
+  attempt?: number;
+  attempts?: number;
 }
 
 /** A run, as the REST API answers it. */
@@ -63,6 +66,8 @@ export type OrchestEvent =
       /** Sent when the step finished. */
       cached?: boolean;
       reasons?: string[];
+      attempt?: number;
+      attempts?: number;
     }
   | {
       type: 'log';
@@ -71,9 +76,22 @@ export type OrchestEvent =
       step_uuid: string;
       stream: 'stdout' | 'stderr';
       text: string;
+      /** Where the text starts in the step's log, in bytes. */
+      offset: number;
+    }
+  | {
+      /** Log events this client missed (it read too slowly): read the log from `offset`. */
+      type: 'log_skipped';
+      run_id: string;
+      pipeline_uuid: string;
+      step_uuid: string;
+      offset: number;
     }
   | { type: 'session'; session: ISessionJSON }
-  | { type: 'build' | 'build_log'; [key: string]: unknown };
+  | {
+      type: 'build' | 'build_log' | 'build_log_skipped';
+      [key: string]: unknown;
+    };
 
 /** The run states that mean the run is over. */
 const FINISHED_RUN_STATES: readonly RunState[] = [
@@ -148,10 +166,16 @@ export function applyRunEvent(run: IRunJSON, event: OrchestEvent): IRunJSON {
       ...step,
       state: event.state,
       message: event.message,
-      started_at: event.state === 'RUNNING' ? event.at : step.started_at,
+      // A step starts once: its later tries do not restart its clock.
+      started_at:
+        event.state === 'RUNNING' && (event.attempt ?? 1) === 1
+          ? event.at
+          : step.started_at,
       finished_at: isStepFinished(event.state) ? event.at : step.finished_at,
       cached: event.cached ?? step.cached,
-      reasons: event.reasons ?? step.reasons
+      reasons: event.reasons ?? step.reasons,
+      attempt: event.attempt ?? step.attempt,
+      attempts: event.attempts ?? step.attempts
     });
     return {
       ...run,
@@ -224,9 +248,11 @@ export function formatDuration(seconds: number): string {
 
 /** What a step's badge says: its state, with the time it has run while it runs. */
 export function stepBadge(step: IStepRunJSON, now: number): string {
+  let badge: string = step.state;
   if (step.state === 'RUNNING') {
     const seconds = secondsBetween(step.started_at, null, now) ?? 0;
-    return `RUNNING ${formatDuration(seconds)}`;
+    badge = `RUNNING ${formatDuration(seconds)}`;
   }
-  return step.state;
+  const attempt = step.attempt ?? 1;
+  return attempt > 1 ? `${badge} · try ${attempt}/${step.attempts}` : badge;
 }

@@ -392,7 +392,11 @@ function BuildLog(props: {
       }
     };
     const onEvent = (_: OrchestEvents, event: OrchestEvent) => {
-      if (event.type === 'build' || event.type === 'build_log') {
+      if (
+        event.type === 'build' ||
+        event.type === 'build_log' ||
+        event.type === 'build_log_skipped'
+      ) {
         window.clearTimeout(timer);
         timer = window.setTimeout(() => void read(), BUILD_LOG_DEBOUNCE_MS);
       }

@@ -439,3 +439,21 @@ def test_steps_that_will_be_restored_get_no_kernel_started_ahead(
     changed = Announcing()
     assert runs(executor=changed).computed == {"b", "c"}
     assert changed.announced == ["c"]
+
+
+def test_a_restored_flood_replays_only_the_end_of_its_log(
+    write_pipeline: WritePipeline, project: Path, runs: Runs
+) -> None:
+    line = "é" + "x" * 98 + "\n"  # 101 bytes
+    write_pipeline(
+        [make_step("a", "a.py", [])],
+        {"a.py": f"for n in range(30_000):\n    print({line[:-1]!r}, n)\nprint('the end')"},
+    )
+    runs()
+    assert runs().cached == {"a"}
+    log = (project / ".orchest/pipelines/pipeline-1/runs/run2/logs/a.log").read_bytes()
+    first = (project / ".orchest/pipelines/pipeline-1/runs/run1/logs/a.log").read_bytes()
+    note, left_out, tail = log.split(b"\n", 2)
+    assert note.startswith(b"[restored from the cache")
+    assert left_out == f"[{len(first) - len(tail)} bytes left out]".encode()
+    assert first.endswith(tail) and tail.endswith(b"the end\n") and len(tail) <= 1 << 20

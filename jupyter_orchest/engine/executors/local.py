@@ -352,7 +352,14 @@ class LocalExecutor:
             self._rebalance_pool()
         self._active_kernels.add(kernel)
         try:
-            return await run_notebook(document, kernel, reporter, self.grace_period)
+            return await run_notebook(
+                document,
+                kernel,
+                reporter,
+                self.grace_period,
+                task.output_limit,
+                task.log_file,
+            )
         finally:
             self._active_kernels.discard(kernel)
             self._retire(kernel)

@@ -1,7 +1,8 @@
 """Steps as Ray tasks on a Ray cluster.
 
 Each step is one Ray task, submitted with the step's resources (`resources`: cpus, gpus,
-memory) and retries (`retries`, as Ray's `max_retries` and `retry_exceptions`). On the worker
+memory). Ray retries nothing itself: a failed attempt, or one whose worker died, is tried
+again by the engine as for every executor (see `engine.attempts`). On the worker
 the step runs as it does locally, with a `LocalExecutor` of its own (see `ray_worker`): a
 notebook in a fresh kernel, its outputs written back into the notebook; a script by its
 interpreter. What the step prints goes, while it runs, through a small actor (`LogRelay`) to
@@ -138,8 +139,7 @@ def _task_options(task: StepTask) -> dict[str, Any]:
     options: dict[str, Any] = {
         "num_cpus": task.resources.cpus,
         "num_gpus": task.resources.gpus,
-        "max_retries": task.retries,  # counts worker deaths, too
-        "retry_exceptions": [StepAttemptFailed],
+        "max_retries": 0,  # the engine retries, as the step says (Ray's default is 3)
     }
     if task.resources.memory:
         options["memory"] = task.resources.memory

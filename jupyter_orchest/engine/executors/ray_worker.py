@@ -19,28 +19,21 @@ FLUSH_INTERVAL = 0.1
 
 
 class StepAttemptFailed(Exception):
-    """An attempt of a step failed (raised on the worker so that Ray's `retry_exceptions`
-    tries the step again); the message says why, for the user."""
+    """An attempt of a step failed on the worker; the message says why, for the user."""
 
 
 class LogRelay:
     """An async Ray actor, one per executor: workers push what their steps print under a key
-    of the step's run, and the server takes it as it arrives. It also counts a step's
-    attempts, since Ray retries a task without telling the task which attempt it is."""
+    of the step's run, and the server takes it as it arrives."""
 
     def __init__(self) -> None:
         self._chunks: dict[str, list[Chunk]] = {}
         self._arrived: dict[str, asyncio.Event] = {}
         self._closed: set[str] = set()
-        self._attempts: dict[str, int] = {}
 
     async def open(self, key: str) -> None:
         self._chunks[key] = []
         self._arrived[key] = asyncio.Event()
-
-    async def begin_attempt(self, key: str) -> int:
-        self._attempts[key] = self._attempts.get(key, 0) + 1
-        return self._attempts[key]
 
     async def push(self, key: str, chunks: list[Chunk]) -> None:
         if key in self._chunks:  # not a late push of a step already forgotten
@@ -71,7 +64,6 @@ class LogRelay:
         if arrived is not None:
             arrived.set()  # a take still waiting (its caller was cancelled) returns
         self._chunks.pop(key, None)
-        self._attempts.pop(key, None)
         self._closed.discard(key)
 
 
@@ -115,11 +107,8 @@ def run_step_on_worker(task: StepTask, relay: Any, key: str) -> str:
 
 
 async def _run_attempt(task: StepTask, relay: Any, key: str) -> StepResult:
-    attempt = await relay.begin_attempt.remote(key)
     sender = _RelaySender(relay, key)
     try:
-        if task.retries:
-            sender.log("stdout", f"[attempt {attempt} of {task.retries + 1}]\n")
         missing = [
             str(folder)
             for folder in (task.project_dir, task.data_dir)

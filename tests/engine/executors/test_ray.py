@@ -15,9 +15,11 @@ import nbformat
 import pytest
 import ray
 
+from jupyter_orchest.engine.attempts import StepAttempts
+from jupyter_orchest.engine.events import NoOpObserver
 from jupyter_orchest.engine.executors import LocalExecutor
 from jupyter_orchest.engine.executors.ray import RayExecutor
-from jupyter_orchest.engine.model import StepResources, StepResult, StepTask
+from jupyter_orchest.engine.model import AttemptPolicy, StepResources, StepResult, StepTask
 from support import EXAMPLE_PROJECT, FINISHED_RUN_STATES
 
 JUPYTER = Path(sys.executable).parent / "jupyter"
@@ -72,8 +74,10 @@ def task_for(folder: Path, name: str, source: str, **fields: Any) -> StepTask:
 
 
 async def run(task: StepTask, recorder: Any) -> tuple[StepResult, str]:
-    """The step's result and its log (both streams, in the order they came)."""
-    result = await RayExecutor("auto").run_step(task, recorder)
+    """The step's result and its log (both streams, in the order they came), tried as its
+    attempt policy says, as the engine tries every step."""
+    attempts = StepAttempts(RayExecutor("auto"), NoOpObserver(), "pipeline-1")
+    result = await attempts.run_step(task, recorder)
     return result, "".join(text for _, _, text in recorder.lines)
 
 
@@ -149,7 +153,7 @@ async def test_a_failed_attempt_is_retried_as_the_step_says(tmp_path: Path, kit:
     result, log = await run(task_for(tmp_path / "once", "flaky.py", source), kit.Recorder())
     assert not result.succeeded
     assert "first try failed" in log and "[attempt" not in log
-    retried = task_for(tmp_path / "retried", "flaky.py", source, retries=1)
+    retried = task_for(tmp_path / "retried", "flaky.py", source, attempts=AttemptPolicy(1))
     result, log = await run(retried, kit.Recorder())
     assert result.succeeded, log
     order = ["[attempt 1 of 2]", "first try failed", "[attempt 2 of 2]", "second try worked"]
@@ -169,7 +173,7 @@ async def test_a_step_whose_worker_dies(retries: int, tmp_path: Path, kit: Any) 
         "Path('died').touch()\nos.kill(os.getppid(), signal.SIGKILL)"
     )
     recorder = kit.Recorder()
-    task = task_for(tmp_path, "dies.py", source, retries=retries)
+    task = task_for(tmp_path, "dies.py", source, attempts=AttemptPolicy(retries))
     running = asyncio.ensure_future(run(task, recorder))
     await recorder.wait_for("before the worker died")
     (tmp_path / "die").touch()
@@ -181,6 +185,18 @@ async def test_a_step_whose_worker_dies(retries: int, tmp_path: Path, kit: Any) 
     else:
         assert not result.succeeded
         assert result.message.startswith("The step's Ray worker failed:"), result.message
+
+
+async def test_a_step_that_times_out_on_ray_leaves_no_process(tmp_path: Path, kit: Any) -> None:
+    source = "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(300)"
+    task = task_for(tmp_path, "slow.py", source, attempts=AttemptPolicy(timeout=3))
+    result, log = await run(task, kit.Recorder())
+    assert (result.succeeded, result.message) == (False, "timed out after 3 s")
+    assert await kit.wait_gone([int(log)]) == []
+    deadline = time.monotonic() + 30
+    while free_cpus() != 2:  # its task holds no CPU any more
+        assert time.monotonic() < deadline, free_cpus()
+        await asyncio.sleep(0.1)
 
 
 async def test_resources_reach_ray_and_impossible_ones_fail_at_once(

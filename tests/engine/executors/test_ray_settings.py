@@ -1,5 +1,6 @@
-"""A step's Ray settings (`resources`, `retries`) in the pipeline file, the choice of Ray per
-run, and Ray imported only when it is used; none of these tests needs a Ray instance."""
+"""A step's settings in the pipeline file (`resources` for Ray; `retries`, `retry_delay` and
+`timeout` for every executor), the choice of Ray per run, and Ray imported only when it is
+used; none of these tests needs a Ray instance."""
 
 import asyncio
 import subprocess
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_orchest.engine.model import StepResources, size_in_bytes
+from jupyter_orchest.engine.model import AttemptPolicy, StepResources, size_in_bytes
 from jupyter_orchest.engine.planning import RunType, plan_run
 from jupyter_orchest.pipeline.validation import validate_definition
 from support import FINISHED_RUN_STATES, make_step, pipeline_writer
@@ -33,14 +34,26 @@ def definition_with(**step_keys: Any) -> dict[str, Any]:
     }
 
 
-def test_resources_and_retries_are_planned_with_each_step(tmp_path: Path) -> None:
-    definition = definition_with(resources={"cpus": 0.5, "gpus": 1, "memory": "2 GiB"}, retries=2)
+def test_resources_and_attempts_are_planned_with_each_step(tmp_path: Path) -> None:
+    definition = definition_with(
+        resources={"cpus": 0.5, "gpus": 1, "memory": "2 GiB"},
+        retries=2,
+        retry_delay=0.5,
+        timeout=30,
+    )
     assert validate_definition(definition) == []
     (step,) = plan_run(definition, tmp_path / "test.orchest", RunType.ALL, None).steps
     assert step.resources == StepResources(cpus=0.5, gpus=1, memory=2 * 1024**3)
-    assert step.retries == 2
+    assert step.attempts == AttemptPolicy(retries=2, retry_delay=0.5, timeout=30.0)
     (plain,) = plan_run(definition_with(), tmp_path / "test.orchest", RunType.ALL, None).steps
-    assert (plain.resources, plain.retries) == (StepResources(cpus=1, gpus=0, memory=0), 0)
+    assert plain.resources == StepResources(cpus=1, gpus=0, memory=0)
+    assert plain.attempts == AttemptPolicy(retries=0, retry_delay=0.0, timeout=None)
+
+
+def test_a_steps_own_attempt_settings_win_over_defaults() -> None:
+    defaults = AttemptPolicy(retries=3, retry_delay=5, timeout=60)
+    step = make_step("a", "a.py", [], retries=0, timeout=2)
+    assert AttemptPolicy.from_definition(step, defaults) == AttemptPolicy(0, 5.0, 2.0)
 
 
 @pytest.mark.parametrize(
@@ -62,9 +75,16 @@ def test_memory_is_bytes_or_a_readable_size(size: object, expected: int) -> None
         ({"resources": {"disk": 1}}, "/steps/a/resources", "may only name cpus, gpus and memory"),
         ({"retries": 1.5}, "/steps/a/retries", "whole number"),
         ({"retries": -1}, "/steps/a/retries", "at least 0"),
+        ({"retries": 1000}, "/steps/a/retries", "at most 100"),
+        ({"retry_delay": "soon"}, "/steps/a/retry_delay", "must be a number"),
+        ({"retry_delay": -1}, "/steps/a/retry_delay", "at least 0"),
+        ({"timeout": 0}, "/steps/a/timeout", "number of seconds above 0"),
+        ({"timeout": "1h"}, "/steps/a/timeout", "must be a number"),
     ],
 )
-def test_bad_ray_settings_are_explained(step_keys: dict[str, Any], pointer: str, said: str) -> None:
+def test_bad_step_settings_are_explained(
+    step_keys: dict[str, Any], pointer: str, said: str
+) -> None:
     (issue,) = validate_definition(definition_with(**step_keys))
     assert issue.pointer == pointer
     assert said in issue.message, issue.message
@@ -83,7 +103,7 @@ def test_the_server_the_cli_and_the_sdk_do_not_import_ray() -> None:
 async def test_a_run_asks_for_an_executor_by_name(api: Any, jp_root_dir: Path) -> None:
     # This server has no Ray address: Ray is refused, local steps ignore the Ray settings.
     write = pipeline_writer(jp_root_dir)
-    step = make_step("a", "a.py", [], resources={"cpus": 64, "memory": "1 TiB"}, retries=3)
+    step = make_step("a", "a.py", [], resources={"cpus": 64, "memory": "1 TiB"})
     write([step], {"a.py": "print('ran here')"})
     for executor, said in (("ray", "ray_address"), ("spark", '"local" or "ray"'), (7, "must")):
         code, reply = await api(

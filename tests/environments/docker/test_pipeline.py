@@ -1,6 +1,8 @@
 """Whole pipelines through the Docker executor: a notebook and scripts that prove they ran in
 the environment's container, passing data through the SDK; files stay the user's; every
-container goes at shutdown."""
+container goes at shutdown. Retries and timeouts: flaky steps succeed on their second
+attempt; a script that times out has its container removed, a notebook that times out leaves
+no process in the kernels' container."""
 
 import asyncio
 import json
@@ -316,4 +318,110 @@ async def test_a_kernels_container_that_cannot_start_fails_the_step_clearly(
     message = recorder.messages["hello"]
     assert "the container for the environment's kernels" in message
     assert "python3" in message
+    assert not labels.containers_labelled(engine, labels.GROUP, executor.group)
+
+
+FLAKY = """\
+from pathlib import Path
+marker = Path("tried-{name}")
+if not marker.exists():
+    marker.touch()
+    raise SystemExit("the first attempt failed")
+print("worked in", "docker" if Path("/.dockerenv").exists() else "no container")
+"""
+HANGS = (
+    "import subprocess, time\nsubprocess.Popen(['sleep', '301'])\n"
+    "print('waiting', flush=True)\ntime.sleep(300)"
+)
+
+
+def processes(engine: DockerClient, group: str, role: str) -> list[str]:
+    """The command lines running in the executor's containers of that role."""
+    commands = []
+    for container in labels.containers_labelled(engine, labels.GROUP, group):
+        if engine.api.inspect_container(container)["Config"]["Labels"][labels.ROLE] == role:
+            commands += [" ".join(p) for p in engine.api.top(container)["Processes"]]
+    return commands
+
+
+async def test_flaky_steps_succeed_on_their_second_attempt(built: Built) -> None:
+    project = make_project(built, "flaky")
+    write_notebook(project / "steps" / "flaky.ipynb", [FLAKY.format(name="notebook")])
+    pipeline = pipeline_writer(project)(
+        [
+            make_step("script", "steps/flaky.py", [], retries=1),
+            make_step("notebook", "steps/flaky.ipynb", [], retries=1),
+        ],
+        {"steps/flaky.py": FLAKY.format(name="script")},
+    )
+    recorder = Recorder()
+    executor = executor_for(built)
+    await executor.start()
+    try:
+        state = await run(pipeline, executor, recorder, project / "data")
+    finally:
+        await executor.shutdown()
+    assert state == RunState.SUCCESS, recorder.messages
+    for step in ("script", "notebook"):
+        log = recorder.log_of(step)
+        assert "[attempt 1 of 2]" in log and "the first attempt failed" in log
+        assert log.index("[attempt 2 of 2]") < log.index("worked in docker")
+
+
+async def test_a_script_that_times_out_has_its_container_removed(
+    built: Built, engine: DockerClient
+) -> None:
+    project = make_project(built, "script-timeout")
+    pipeline = pipeline_writer(project)(
+        [make_step("hangs", "steps/hangs.py", [], timeout=3)], {"steps/hangs.py": HANGS}
+    )
+    recorder = Recorder()
+    executor = executor_for(built)
+    await executor.start()
+    try:
+        running = asyncio.ensure_future(run(pipeline, executor, recorder, project / "data"))
+        while "waiting" not in recorder.log_of("hangs"):
+            assert not running.done(), recorder.messages
+            await asyncio.sleep(0.1)
+        assert any("sleep 301" in p for p in processes(engine, executor.group, "script"))
+        assert await running == RunState.FAILURE
+        assert recorder.states["hangs"] == StepState.FAILURE
+        assert recorder.messages["hangs"] == "timed out after 3 s"
+        assert not labels.containers_labelled(engine, labels.GROUP, executor.group)
+    finally:
+        await executor.shutdown()
+
+
+async def test_a_notebook_that_times_out_leaves_no_process_in_its_container(
+    built: Built, engine: DockerClient
+) -> None:
+    project = make_project(built, "notebook-timeout")
+    write_notebook(project / "steps" / "hangs.ipynb", [f"import os\nprint(os.getpid())\n{HANGS}"])
+    pipeline = pipeline_writer(project)(
+        [make_step("hangs", "steps/hangs.ipynb", [], timeout=3)], {}
+    )
+    recorder = Recorder()
+    executor = executor_for(built)
+    await executor.start()
+    try:
+        running = asyncio.ensure_future(run(pipeline, executor, recorder, project / "data"))
+        while "waiting" not in recorder.log_of("hangs"):
+            assert not running.done(), recorder.messages
+            await asyncio.sleep(0.1)
+        kernel = recorder.log_of("hangs").split()[0]  # its process id in the container
+        assert any("sleep 301" in p for p in processes(engine, executor.group, "kernels"))
+        assert await running == RunState.FAILURE
+        assert recorder.messages["hangs"] == "timed out after 3 s"
+        for _ in range(50):  # the kernel is killed before the step ends; its child with it
+            left = processes(engine, executor.group, "kernels")
+            if not any("sleep 301" in p for p in left):
+                break
+            await asyncio.sleep(0.1)
+        assert not any("sleep 301" in p for p in left), left
+        (container,) = labels.containers_labelled(engine, labels.GROUP, executor.group)
+        alive = engine.api.exec_create(container, ["test", "-e", f"/proc/{kernel}"])
+        engine.api.exec_start(alive)
+        assert engine.api.exec_inspect(alive)["ExitCode"] == 1, "the kernel is still there"
+    finally:
+        await executor.shutdown()
     assert not labels.containers_labelled(engine, labels.GROUP, executor.group)
