@@ -47,6 +47,9 @@ class StepAttempts:
     async def environment_identity(self, task: StepTask) -> str:
         return await self.executor.environment_identity(task)
 
+    async def orchest_paths_unavailable(self, task: StepTask) -> str:
+        return await self.executor.orchest_paths_unavailable(task)
+
     async def shutdown(self) -> None:
         pass  # the executor is shared: whoever made it shuts it down
 
