@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from .engine.cache import DEFAULT_CACHE_MAX_BYTES, StepCache, default_cache_dir
 from .engine.caching import Caching
+from .engine.model import format_size
 from .engine.provenance import OutputDigest, StepProvenance
 
 
@@ -71,15 +72,13 @@ def _cache_command(args: argparse.Namespace, out: TextIO) -> int:
     cache = StepCache(_cache_dir(args), args.cache_max_bytes)
     if args.cache_command == "clear":
         removed = cache.clear()
-        print(
-            f"Removed {removed.entries} results ({_size(removed.bytes)}) from {cache.folder}.",
-            file=out,
-        )
+        freed = format_size(removed.bytes)
+        print(f"Removed {removed.entries} results ({freed}) from {cache.folder}.", file=out)
     else:
         usage = cache.usage()
         print(
-            f"{usage.entries} results, {usage.objects} files, {_size(usage.bytes)} of "
-            f"{_size(cache.max_bytes)} in {cache.folder}.",
+            f"{usage.entries} results, {usage.objects} files, {format_size(usage.bytes)} of "
+            f"{format_size(cache.max_bytes)} in {cache.folder}.",
             file=out,
         )
     return 0
@@ -158,7 +157,7 @@ def _print_record(record: StepProvenance, out: TextIO, detailed: bool) -> None:
         *[
             (
                 "output",
-                f"{o.name or 'unnamed'} ({o.serialization}, {_size(o.size)}) {o.digest[:16]}",
+                f"{o.name or 'unnamed'} ({o.serialization}, {format_size(o.size)}) {o.digest[:16]}",
             )
             for o in record.outputs
         ],
@@ -174,7 +173,7 @@ def _print_record(record: StepProvenance, out: TextIO, detailed: bool) -> None:
 
 def _describe_output(output: OutputDigest) -> str:
     name = output.name or "unnamed"
-    return f"{name} ({output.serialization}, {_size(output.size)}) {output.digest[:16]}"
+    return f"{name} ({output.serialization}, {format_size(output.size)}) {output.digest[:16]}"
 
 
 def _step_named(name: str, steps: dict[str, Any]) -> str:
@@ -213,14 +212,3 @@ def _database_url(args: argparse.Namespace) -> str:
     from .store.database import default_database_url
 
     return str(args.database_url) if args.database_url else default_database_url()
-
-
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    size = count / 1024
-    for unit in ("KiB", "MiB"):
-        if size < 1024:
-            return f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
