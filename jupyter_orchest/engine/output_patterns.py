@@ -42,9 +42,9 @@ class OutputPatterns:
             lines[root].append(("!" if negated else "") + bare)
         self._roots = {
             root: _RootPatterns(
-                pathspec.PathSpec.from_lines("gitwildmatch", given),
-                pathspec.PathSpec.from_lines(
-                    "gitwildmatch", [line[1:] for line in given if line.startswith("!")]
+                pathspec.GitIgnoreSpec.from_lines(given),
+                pathspec.GitIgnoreSpec.from_lines(
+                    [line[1:] for line in given if line.startswith("!")]
                 ),
             )
             for root, given in lines.items()
