@@ -51,6 +51,9 @@ class OutputPatterns:
             if given
         }
 
+    def applies_to(self, root: str) -> bool:
+        return root in self._roots
+
     def declares(self, root: str, path: str) -> bool:
         patterns = self._roots.get(root)
         return patterns is not None and bool(patterns.declared.match_file(path))

@@ -16,14 +16,13 @@ its own folder, gets the files back in its own folders.
 """
 
 import os
-import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
 from .hashing import file_identity
 from .output_patterns import OutputPatterns
 
-CODE_SUFFIXES = frozenset({".ipynb", ".py", ".sh", ".r", ".jl", ".js", ".orchest"})
+CODE_SUFFIXES = (".ipynb", ".py", ".sh", ".r", ".jl", ".js", ".orchest")
 SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
 ROOT_NAMES = ("project", "data")
 
@@ -87,45 +86,48 @@ def _scan_root(
     until_ns: int,
     patterns: OutputPatterns,
 ) -> list[SeenFile]:
+    # Most files are unchanged: they cost a stat and a comparison, nothing more.
+    declaring = patterns.applies_to(root)
     found = []
-    # (folder, its path from the root); iterative, so depth costs no stack.
+    # (folder, its path from the root with a trailing slash); iterative: depth costs no stack.
     pending: list[tuple[str, str]] = [(str(folder), "")]
     while pending:
-        directory, relative = pending.pop()
+        directory, prefix = pending.pop()
         try:
             with os.scandir(directory) as scan:
                 entries = list(scan)
         except OSError:  # gone, or not readable: nothing of it can be recorded
             continue
-        if relative and _is_virtual_environment(entries):
+        if prefix and _is_virtual_environment(entries):
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith("."):
+            if name[0] == ".":
                 continue
-            path = posixpath.join(relative, name) if relative else name
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if name not in SKIPPED_FOLDERS and entry.path not in skipped:
-                        pending.append((entry.path, path))
+                        pending.append((entry.path, f"{prefix}{name}/"))
                     continue
                 if not entry.is_file(follow_symlinks=False):
                     continue  # a symbolic link, a socket, ...
-                declared = patterns.declares(root, path)
-                if not declared and (
-                    posixpath.splitext(name)[1].lower() in CODE_SUFFIXES
-                    or patterns.ignores(root, path)
-                ):
-                    continue
                 stat = entry.stat(follow_symlinks=False)
             except OSError:  # removed while the scan ran
                 continue
-            if declared or since_ns <= stat.st_ctime_ns <= until_ns:
-                found.append(
-                    SeenFile(
-                        root, path, stat.st_size, stat.st_ctime_ns, file_identity(stat), declared
-                    )
-                )
+            changed = since_ns <= stat.st_ctime_ns <= until_ns
+            if not changed and not declaring:
+                continue
+            path = prefix + name
+            declared = declaring and patterns.declares(root, path)
+            if not declared and (
+                not changed
+                or name.lower().endswith(CODE_SUFFIXES)
+                or (declaring and patterns.ignores(root, path))
+            ):
+                continue
+            found.append(
+                SeenFile(root, path, stat.st_size, stat.st_ctime_ns, file_identity(stat), declared)
+            )
     return found
 
 
