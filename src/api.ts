@@ -3,6 +3,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { IRunJSON } from './model/runs';
 import { ISessionJSON } from './model/sessions';
+import { IStepFilesJSON } from './model/writtenFiles';
 
 /** Where the server extension serves its REST API, under the server's base URL. */
 export const API_ROOT = 'orchest/api';
@@ -157,6 +158,13 @@ export class OrchestClient {
   stepLog(runId: string, stepUuid: string, offset = 0): Promise<string> {
     return this.requestText(
       `runs/${runId}/steps/${encodeURIComponent(stepUuid)}/log?offset=${offset}`
+    );
+  }
+
+  /** The files a step wrote in a run (from its provenance), and why it was not cached. */
+  stepProvenance(runId: string, stepUuid: string): Promise<IStepFilesJSON> {
+    return this.request<IStepFilesJSON>(
+      `runs/${runId}/steps/${encodeURIComponent(stepUuid)}/provenance`
     );
   }
 
