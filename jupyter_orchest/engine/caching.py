@@ -5,16 +5,17 @@
 outputs folder, the notebook's cell outputs, the log, the files it wrote in its project and
 data folders: see `step_files`) instead of running the step; on a miss it runs the step, says
 why (against the step's last computed run), and keeps the result. Either way it writes the
-step's provenance record. Steps that will probably be restored are
-not announced to the executor, so that no kernel is started ahead for them.
+step's provenance record. Steps that will probably be restored are not announced to the
+executor, so that no kernel is started ahead for them.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -158,7 +159,8 @@ class CachedSteps:
         except Exception as error:  # e.g. a notebook that cannot be read: the step will say
             log.warning("step %s cannot be keyed; it runs uncached: %s", step.uuid, error)
             self._will_compute(step)
-            result = await self.executor.run_step(task, reporter)
+            with self._window(step):  # for the files of other steps only
+                result = await self.executor.run_step(task, reporter)
             return replace(result, reasons=(f"its cache key could not be computed: {error}",))
         if isinstance(restored, _Restored):
             if restored.log_text is not None:
@@ -354,61 +356,45 @@ class CachedSteps:
         reporter: StepReporter,
         started: datetime,
     ) -> StepResult:
-        window = self._open_window(step)
-        try:
-            return await self._execute_in(window, step, task, parts, reasons, reporter, started)
-        finally:
-            if window is not None:
-                self.caching.windows.release(window)
-
-    async def _execute_in(
-        self,
-        window: Window | None,
-        step: PlannedStep,
-        task: StepTask,
-        parts: KeyParts,
-        reasons: tuple[str, ...],
-        reporter: StepReporter,
-        started: datetime,
-    ) -> StepResult:
         output = _CollectingReporter(reporter)
-        try:
-            result = await self.executor.run_step(task, output)
-        except asyncio.CancelledError:
-            # At once, without a thread: the step is being cancelled and must not wait.
-            cancelled = StepResult(False, "The step was cancelled.")
-            provenance = self._provenance(
-                step,
-                task,
-                parts,
-                state="ABORTED",
-                message=cancelled.message,
-                cached=False,
-                source_run_id=self.run.run_id,
-                reasons=reasons,
-                outputs=(),
-                notebook_digest="",
-                started=started,
-            )
-            execution_log = output.execution_log(self.run.run_id, step, cancelled)
+        with self._window(step) as window:
             try:
-                self.caching.ledger.record(provenance, execution_log)
-            except Exception:
-                log.exception("the provenance of step %s was not recorded", step.uuid)
-            raise
-        finally:
-            if window is not None:
-                self.caching.windows.close(window)
-        outputs: tuple[OutputDigest, ...] = ()
-        notebook_digest = ""
-        kept = KeptFiles((), (), [])
-        if result.succeeded:
-            try:
-                outputs, notebook_digest, kept = await asyncio.to_thread(
-                    self._keep, step, parts, window
+                result = await self.executor.run_step(task, output)
+            except asyncio.CancelledError:
+                # At once, without a thread: the step is being cancelled and must not wait.
+                cancelled = StepResult(False, "The step was cancelled.")
+                provenance = self._provenance(
+                    step,
+                    task,
+                    parts,
+                    state="ABORTED",
+                    message=cancelled.message,
+                    cached=False,
+                    source_run_id=self.run.run_id,
+                    reasons=reasons,
+                    outputs=(),
+                    notebook_digest="",
+                    started=started,
                 )
-            except Exception as error:  # the step succeeded; only its reuse is lost
-                log.warning("the result of step %s was not cached: %s", step.uuid, error)
+                execution_log = output.execution_log(self.run.run_id, step, cancelled)
+                try:
+                    self.caching.ledger.record(provenance, execution_log)
+                except Exception:
+                    log.exception("the provenance of step %s was not recorded", step.uuid)
+                raise
+            finally:
+                if window is not None:
+                    self.caching.windows.close(window)
+            outputs: tuple[OutputDigest, ...] = ()
+            notebook_digest = ""
+            kept = KeptFiles()
+            if result.succeeded:
+                try:
+                    outputs, notebook_digest, kept = await asyncio.to_thread(
+                        self._keep, step, parts, window
+                    )
+                except Exception as error:  # the step succeeded; only its reuse is lost
+                    log.warning("the result of step %s was not cached: %s", step.uuid, error)
         if kept.not_cached:
             reasons += (f"its result cannot be cached: {kept.not_cached}",)
         provenance = self._provenance(
@@ -429,13 +415,20 @@ class CachedSteps:
         await self._record(provenance, output.execution_log(self.run.run_id, step, result))
         return StepResult(result.succeeded, result.message, reasons=reasons)
 
-    def _open_window(self, step: PlannedStep) -> Window | None:
+    @contextlib.contextmanager
+    def _window(self, step: PlannedStep) -> Iterator[Window | None]:
         """While a step executes, the files written in its folders may be its own; steps run
-        uncached open one too, so that others know whose files may be theirs."""
+        uncached open a window too, so that others know whose files may be theirs. It is let
+        go once the step's own files are found (or will not be)."""
         if self.files is None:
-            return None
+            yield None
+            return
         roots = (self.files.roots.project, self.files.roots.data)
-        return self.caching.windows.open(step.title, self.run.run_id, roots, self._patterns(step))
+        window = self.caching.windows.open(step.title, self.run.run_id, roots, self._patterns(step))
+        try:
+            yield window
+        finally:
+            self.caching.windows.release(window)
 
     def _patterns(self, step: PlannedStep) -> OutputPatterns:
         try:
@@ -454,7 +447,7 @@ class CachedSteps:
         outputs = found[0] if found is not None else ()
         cache, step_files = self.caching.cache, self.files
         if cache is None or step_files is None or window is None or not step.cache:
-            return outputs, "", KeptFiles((), (), [])
+            return outputs, "", KeptFiles()
         kept = step_files.keep(window)
         if kept.not_cached:
             cache.forget(parts.key)  # an older result of the key is not this one

@@ -12,7 +12,7 @@ link, never outside its folder); nothing is written unless all of them can be.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +24,18 @@ from .provenance import WrittenFile
 from .write_windows import CLOCK_SLACK_NS, Window, WriteWindows
 from .written_files import FileRoots, SeenFile, display_path, scan_changes
 
-STILL_WRITTEN = "a program still writing it when it was cached"
+ANOTHER_WRITER = "another program"
+"""Who else wrote a file that changed while it was copied into the cache."""
 
 
 @dataclass(frozen=True)
 class KeptFiles:
     """What a step run wrote, and what of it the cache took."""
 
-    files: tuple[WrittenFile, ...]
-    stored: tuple[StoredFile, ...]
+    files: tuple[WrittenFile, ...] = ()
+    stored: tuple[StoredFile, ...] = ()
     """The contents added to the cache, for the step's entry."""
-    details: list[list[Any]]
+    details: list[list[Any]] = field(default_factory=list)
     """For the entry: [root, path, size, digest, identity, shared_with] per file."""
     not_cached: str = ""
     """Why the result cannot be cached; empty when it can."""
@@ -90,7 +91,7 @@ class StepFiles:
                     stored.append(content)
                     digest = content.digest
             except FileChanged:
-                shared.append((file, (STILL_WRITTEN,)))
+                shared.append((file, (ANOTHER_WRITER,)))
                 continue
             except FileNotFoundError:  # removed since the scan: not an output after all
                 continue
@@ -123,7 +124,9 @@ class StepFiles:
                 continue
             if shared_with:
                 how = "missing" if state is None else "changed"
-                writers = ", ".join(f"`{writer}`" for writer in shared_with)
+                writers = ", ".join(
+                    writer if writer == ANOTHER_WRITER else f"`{writer}`" for writer in shared_with
+                )
                 return RestorePlan(
                     (),
                     (),
@@ -150,11 +153,14 @@ class StepFiles:
         path = self._path(file)
         if self.windows.is_foreign(path, file.identity):
             return None
-        others = self.windows.others_at(window, path, file.changed_ns)
+        writers = self.windows.writers_at(path, file.changed_ns)
+        others = [other for other in writers if other is not window]
         claiming = [other for other in others if other.patterns.declares(file.root, file.path)]
-        if claiming and not file.declared:
-            return None  # another step declares it
-        return tuple(self._name(other) for other in (claiming if file.declared else others))
+        if file.declared:
+            return tuple(self._name(other) for other in claiming)
+        if claiming or window not in writers:
+            return None  # another step declares it, or wrote it just before this one started
+        return tuple(self._name(other) for other in others)
 
     def _name(self, window: Window) -> str:
         if window.run_id == self.run_id:

@@ -9,8 +9,10 @@ of them: the caller records it as shared with the others and never restores it a
 writes for them, and those JupyterLab saves for the user, are noted as nobody's, so that a step
 executing meanwhile does not take them for its own.
 
-Windows reach back `CLOCK_SLACK_NS` before their start: file times come from the kernel's
-coarse clock, which may lag the clock a window is read from by a tick (4 ms at 250 Hz).
+Windows reach back `CLOCK_SLACK_NS` before their start: file times may come from the kernel's
+coarse clock, which can lag the clock a window is read from by a tick (4 ms at 250 Hz). A time
+in that margin that falls in another window itself is that window's: a child step often starts
+within milliseconds of its parent's last write.
 """
 
 import os
@@ -39,8 +41,8 @@ class Window:
     scanned: bool = False
     """Its files have been attributed: it need not be kept for itself any more."""
 
-    def covers(self, moment_ns: int) -> bool:
-        return self.start_ns - CLOCK_SLACK_NS <= moment_ns and (
+    def covers(self, moment_ns: int, slack_ns: int = CLOCK_SLACK_NS) -> bool:
+        return self.start_ns - slack_ns <= moment_ns and (
             self.end_ns is None or moment_ns <= self.end_ns
         )
 
@@ -69,15 +71,15 @@ class WriteWindows:
         window.end_ns = time.time_ns()
 
     def release(self, window: Window) -> None:
-        """The window's files are attributed; forget what no later attribution needs."""
+        """The window's files are attributed (or will not be); forget what no later
+        attribution needs."""
         with self._lock:
+            if window.end_ns is None:
+                window.end_ns = time.time_ns()
             window.scanned = True
+            # A window opening now reaches back by the slack: keep what it may overlap.
             waiting = [w.start_ns for w in self._windows if not w.scanned]
-            if not waiting:
-                self._windows.clear()
-                self._foreign.clear()
-                return
-            horizon = min(waiting) - CLOCK_SLACK_NS
+            horizon = min([*waiting, time.time_ns()]) - CLOCK_SLACK_NS
             self._windows = [
                 w for w in self._windows if not w.scanned or w.end_ns is None or w.end_ns >= horizon
             ]
@@ -85,14 +87,13 @@ class WriteWindows:
                 path: noted for path, noted in self._foreign.items() if noted[1] >= horizon
             }
 
-    def others_at(self, window: Window, path: Path, moment_ns: int) -> list[Window]:
-        """The other steps that executed at `moment_ns` and can write `path`."""
+    def writers_at(self, path: Path, moment_ns: int) -> list[Window]:
+        """The steps that may have written `path` at `moment_ns`: those executing then, or,
+        when none was, those whose margin reaches it (see the module's docs)."""
         with self._lock:
-            return [
-                other
-                for other in self._windows
-                if other is not window and other.covers(moment_ns) and other.can_write(path)
-            ]
+            able = [window for window in self._windows if window.can_write(path)]
+        strictly = [window for window in able if window.covers(moment_ns, slack_ns=0)]
+        return strictly or [window for window in able if window.covers(moment_ns)]
 
     def note_foreign_write(self, path: Path) -> None:
         """`path` was just written by no step (the engine restoring a file, the user saving
@@ -102,13 +103,15 @@ class WriteWindows:
                 return
         try:
             identity = file_identity(os.stat(path, follow_symlinks=False))
+            # As scans name it: from the resolved folders (a server's root may be a link).
+            key = str(path.parent.resolve() / path.name)
         except OSError:
             return
         with self._lock:
-            self._foreign[str(path)] = (identity, time.time_ns())
+            self._foreign[key] = (identity, time.time_ns())
 
     def is_foreign(self, path: Path, identity: tuple[int, ...]) -> bool:
-        """Whether the file is as no step's write left it."""
+        """Whether the file (named from the resolved folders) is as no step's write left it."""
         with self._lock:
             noted = self._foreign.get(str(path))
         return noted is not None and noted[0] == identity

@@ -73,6 +73,8 @@ def scan_changes(
     found: list[SeenFile] = []
     for root in ROOT_NAMES:
         folder = roots.folder(root)
+        if root == "data" and folder == roots.project:
+            continue  # one folder for both: its files are the project's
         others = {str(roots.folder(other)) for other in ROOT_NAMES if other != root}
         found += _scan_root(root, folder, others, since_ns, until_ns, patterns)
     return found

@@ -185,6 +185,21 @@ def test_a_file_bigger_than_the_limit_makes_the_step_uncacheable_and_says_so(
     )
 
 
+def test_files_more_than_the_whole_cache_holds_make_the_step_uncacheable(
+    write_pipeline: WritePipeline, project: Path, tmp_path: Path
+) -> None:
+    write_pipeline(
+        [make_step("a", "a.py", [])],
+        {"a.py": "for n in range(3):\n    open(f'{n}.bin', 'wb').write(b'x' * 800)\n"},
+    )
+    runs = Runs(project, tmp_path, max_bytes=2000)
+    assert runs().reasons("a")[1] == (
+        "its result cannot be cached: its files take 2.3 KiB, more than the whole cache "
+        "holds (2.0 KiB)"
+    )
+    assert runs.cache.usage().entries == 0
+
+
 def test_steps_that_opt_out_record_nothing(
     write_pipeline: WritePipeline, project: Path, tmp_path: Path
 ) -> None:
