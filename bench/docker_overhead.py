@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness import report, workloads
 from harness.overhead import ExecutorFactory, cold_run, warm_run, write_project
@@ -206,14 +207,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def publish(
-    rows: list[Row],
-    render: Callable[[list[Row], str, str], str],
+    rows: list[Any],
+    render: Callable[[list[Any], str, str], str],
     results: Path,
     markers: tuple[str, str],
     write: bool,
 ) -> None:
-    """Print the table; with `write`, keep the rows in `results` and the table in the bench
-    README between `markers`."""
+    """Print the table; with `write`, keep the rows (dataclasses) in `results` and the table in
+    the bench README between `markers`."""
     machine = report.describe_machine()
     measured = datetime.date.today().isoformat()
     table = render(rows, machine, measured)

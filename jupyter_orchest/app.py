@@ -8,7 +8,12 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, Unicode, default
 
-from .engine.cache import DEFAULT_CACHE_MAX_BYTES, StepCache, default_cache_dir
+from .engine.cache import (
+    DEFAULT_CACHE_MAX_BYTES,
+    DEFAULT_CACHE_MAX_FILE_BYTES,
+    StepCache,
+    default_cache_dir,
+)
 from .engine.caching import Caching
 from .engine.executors import LocalExecutor
 from .engine.executors.ray import RayExecutor
@@ -156,6 +161,12 @@ class OrchestApp(ExtensionApp):
         "(see notebook_output_max_bytes).",
     ).tag(config=True)
 
+    cache_max_file_bytes = Int(
+        DEFAULT_CACHE_MAX_FILE_BYTES,
+        help="The largest file a step writes in its project or data folder that the cache "
+        "keeps with its result; a step that writes a larger one is not cached, and says so.",
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set before extensions initialize
         give_kernels_the_server(self.serverapp)  # for `%orchest` in kernels
@@ -185,10 +196,19 @@ class OrchestApp(ExtensionApp):
         executor = executors.get("ray", local)
         data_dir = Path(self.data_dir).expanduser().resolve() if self.data_dir else None
         cache_dir = Path(self.cache_dir).expanduser().resolve()
-        cache = StepCache(cache_dir, self.cache_max_bytes) if self.cache_max_bytes > 0 else None
+        cache = (
+            StepCache(cache_dir, self.cache_max_bytes, max_file_bytes=self.cache_max_file_bytes)
+            if self.cache_max_bytes > 0
+            else None
+        )
         provenance = ProvenanceStore(store)
         caching = Caching(cache, provenance)
         output_limit = OutputLimit(self.notebook_output_max_bytes, self.notebook_output_max_lines)
+        # A file saved from JupyterLab while a step executes is the user's, not the step's.
+        assert self.serverapp is not None
+        self.serverapp.contents_manager.register_post_save_hook(  # type: ignore[no-untyped-call]
+            lambda os_path, **_: caching.windows.note_foreign_write(Path(os_path))
+        )
         self.sessions = SessionService(
             pipelines,
             self.builds,

@@ -7,9 +7,16 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from .engine.cache import DEFAULT_CACHE_MAX_BYTES, StepCache, default_cache_dir
+from .engine.cache import (
+    DEFAULT_CACHE_MAX_BYTES,
+    DEFAULT_CACHE_MAX_FILE_BYTES,
+    StepCache,
+    default_cache_dir,
+)
 from .engine.caching import Caching
-from .engine.provenance import OutputDigest, StepProvenance
+from .engine.model import format_size
+from .engine.provenance import OutputDigest, StepProvenance, WrittenFile
+from .engine.written_files import display_path
 
 
 class ProvenanceCommandError(Exception):
@@ -33,7 +40,11 @@ def run_caching(args: argparse.Namespace) -> Caching:
     from .store import RunStore
     from .store.provenance import ProvenanceStore
 
-    cache = StepCache(_cache_dir(args), args.cache_max_bytes) if args.cache_max_bytes > 0 else None
+    cache = (
+        StepCache(_cache_dir(args), args.cache_max_bytes, max_file_bytes=args.cache_max_file_bytes)
+        if args.cache_max_bytes > 0
+        else None
+    )
     return Caching(cache, ProvenanceStore(RunStore(_database_url(args))))
 
 
@@ -71,15 +82,13 @@ def _cache_command(args: argparse.Namespace, out: TextIO) -> int:
     cache = StepCache(_cache_dir(args), args.cache_max_bytes)
     if args.cache_command == "clear":
         removed = cache.clear()
-        print(
-            f"Removed {removed.entries} results ({_size(removed.bytes)}) from {cache.folder}.",
-            file=out,
-        )
+        freed = format_size(removed.bytes)
+        print(f"Removed {removed.entries} results ({freed}) from {cache.folder}.", file=out)
     else:
         usage = cache.usage()
         print(
-            f"{usage.entries} results, {usage.objects} files, {_size(usage.bytes)} of "
-            f"{_size(cache.max_bytes)} in {cache.folder}.",
+            f"{usage.entries} results, {usage.objects} files, {format_size(usage.bytes)} of "
+            f"{format_size(cache.max_bytes)} in {cache.folder}.",
             file=out,
         )
     return 0
@@ -104,7 +113,7 @@ def _provenance_command(args: argparse.Namespace, out: TextIO) -> int:
     run_id = args.run or store.latest_run(uuid)
     if run_id is None:
         raise ProvenanceCommandError("No run of this pipeline has recorded provenance yet.")
-    records = {step: r for (_, step), r in store.for_runs([run_id]).items()}
+    records = {step: r for (_, step), r in store.for_runs([run_id], with_files=True).items()}
     if not records:
         raise ProvenanceCommandError(f"Run '{run_id}' recorded no provenance for this pipeline.")
     order = [uuid_ for uuid_ in steps if uuid_ in records]
@@ -155,13 +164,9 @@ def _print_record(record: StepProvenance, out: TextIO, detailed: bool) -> None:
             ("input", f"{i.title}: {i.digest[:16] or 'none'} from run {i.run_id or '-'}")
             for i in parts.inputs
         ],
-        *[
-            (
-                "output",
-                f"{o.name or 'unnamed'} ({o.serialization}, {_size(o.size)}) {o.digest[:16]}",
-            )
-            for o in record.outputs
-        ],
+        *[("output", _describe_output(output)) for output in record.outputs],
+        *[("wrote", _describe_file(file)) for file in record.files],
+        *([("not cached", record.not_cached)] if record.not_cached else []),
         ("executor", f"{record.executor} on {record.host}"),
         ("git commit", record.git_commit or "-"),
         ("started", record.started_at.isoformat()),
@@ -172,9 +177,16 @@ def _print_record(record: StepProvenance, out: TextIO, detailed: bool) -> None:
         print(f"    {name:<{width}}  {value}", file=out)
 
 
+def _describe_file(file: WrittenFile) -> str:
+    text = f"{display_path(file.root, file.path)} ({format_size(file.size)}) {file.digest[:16]}"
+    if file.shared_with:
+        text += f", written while {', '.join(file.shared_with)} executed too: not kept"
+    return text
+
+
 def _describe_output(output: OutputDigest) -> str:
     name = output.name or "unnamed"
-    return f"{name} ({output.serialization}, {_size(output.size)}) {output.digest[:16]}"
+    return f"{name} ({output.serialization}, {format_size(output.size)}) {output.digest[:16]}"
 
 
 def _step_named(name: str, steps: dict[str, Any]) -> str:
@@ -196,6 +208,13 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CACHE_MAX_BYTES,
         help="the cache's size limit; 0 caches nothing (default: %(default)s)",
     )
+    parser.add_argument(
+        "--cache-max-file-bytes",
+        type=int,
+        default=DEFAULT_CACHE_MAX_FILE_BYTES,
+        help="the largest file a step writes that the cache keeps; a step writing a larger "
+        "one is not cached (default: %(default)s)",
+    )
 
 
 def _add_database_option(parser: argparse.ArgumentParser) -> None:
@@ -213,14 +232,3 @@ def _database_url(args: argparse.Namespace) -> str:
     from .store.database import default_database_url
 
     return str(args.database_url) if args.database_url else default_database_url()
-
-
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    size = count / 1024
-    for unit in ("KiB", "MiB"):
-        if size < 1024:
-            return f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"

@@ -3,6 +3,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { IRunJSON } from './model/runs';
 import { ISessionJSON } from './model/sessions';
+import { IStepFilesJSON } from './model/writtenFiles';
 
 /** Where the server extension serves its REST API, under the server's base URL. */
 export const API_ROOT = 'orchest/api';
@@ -180,6 +181,13 @@ export class OrchestClient {
     const bytes = new Uint8Array(await response.arrayBuffer());
     const size = Number(response.headers.get('X-Orchest-Log-Size') ?? 0);
     return { bytes, size: Math.max(size, offset + bytes.length) };
+  }
+
+  /** The files a step wrote in a run (from its provenance), and why it was not cached. */
+  stepProvenance(runId: string, stepUuid: string): Promise<IStepFilesJSON> {
+    return this.request<IStepFilesJSON>(
+      `runs/${runId}/steps/${encodeURIComponent(stepUuid)}/provenance`
+    );
   }
 
   listEnvironments(project: string): Promise<IEnvironment[]> {

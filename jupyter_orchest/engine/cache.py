@@ -8,8 +8,10 @@ Layout of the cache folder::
 
 Contents are stored once however many entries refer to them. When the objects' total size
 passes `max_bytes`, the least recently used entries go, then the objects no entry refers to.
-A file is added by a hard link when the cache is on the same file system (outputs are never
-rewritten in place: the SDK replaces files by renames), else by a copy; restored the same way.
+A step's outputs are added by a hard link when the cache is on the same file system (they are
+never rewritten in place: the SDK replaces files by renames), else by a copy; restored the same
+way. The other files a step writes are the user's, who may rewrite them in place: they are
+always copied, in and out.
 SQLite serializes the server and command-line runs that share a cache.
 """
 
@@ -24,11 +26,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from .hashing import FileDigests
+import blake3
+
+from .hashing import CHUNK_BYTES, FileDigests, file_identity
 
 DEFAULT_CACHE_MAX_BYTES = 10 * 2**30
+DEFAULT_CACHE_MAX_FILE_BYTES = 2**30
 
 
 def default_cache_dir() -> Path:
@@ -99,13 +104,25 @@ class ObjectMissing(Exception):
     """An entry's content is gone from the folder (removed by hand, or a concurrent eviction)."""
 
 
+class FileChanged(Exception):
+    """A file changed while it was copied into the cache: something is still writing it."""
+
+
 class StepCache:
     """The content-addressed store and its index. Every method may block on disk: call it off
-    the event loop. `max_bytes` 0 keeps nothing."""
+    the event loop. `max_bytes` 0 keeps nothing; `max_file_bytes` is the largest file a step
+    writes (beside its outputs) that its result may keep: the caller checks it."""
 
-    def __init__(self, folder: Path, max_bytes: int, digests: FileDigests | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        max_bytes: int,
+        digests: FileDigests | None = None,
+        max_file_bytes: int = DEFAULT_CACHE_MAX_FILE_BYTES,
+    ) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
+        self.max_file_bytes = max_file_bytes
         self.digests = digests or FileDigests()
         self._connections = threading.local()
 
@@ -139,10 +156,12 @@ class StepCache:
         run_id: str,
         files: dict[str, Path],
         details: dict[str, Any],
+        copies: tuple["StoredFile", ...] = (),
     ) -> CacheEntry:
-        """Keep `files` (by name) under `key`, replacing an entry of the same key, then evict
-        down to the size limit (which may evict this entry if it alone is too large)."""
-        stored = tuple(self._add_object(name, path) for name, path in files.items())
+        """Keep `files` (by name) under `key`, with `copies` already added by `add_copy`,
+        replacing an entry of the same key, then evict down to the size limit (which may
+        evict this entry if it alone is too large)."""
+        stored = tuple(self._add_object(name, path) for name, path in files.items()) + copies
         now = time.time()
         entry = CacheEntry(key, static_key, step_uuid, run_id, now, stored, details)
         body = json.dumps(
@@ -171,6 +190,45 @@ class StepCache:
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.restoring")
         _link_or_copy(source, temporary)
         os.replace(temporary, target)
+
+    def add_copy(self, name: str, path: Path, identity: tuple[int, ...]) -> StoredFile:
+        """Copy a user's file into the store, read once (hashed as it is copied), unless its
+        content is there already; FileChanged if it is not in the state `identity` says."""
+        known = self.digests.known(identity)
+        if known is not None and self._object_path(known).exists():
+            return self._registered(name, known, identity[2])
+        incoming = self.folder / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        temporary = incoming / uuid.uuid4().hex
+        hasher = blake3.blake3()
+        try:
+            with open(path, "rb") as source, open(temporary, "wb") as target:
+                while chunk := source.read(CHUNK_BYTES):
+                    hasher.update(chunk)
+                    target.write(chunk)
+            if file_identity(os.stat(path)) != identity:
+                raise FileChanged(f"{path} changed while it was being cached")
+            digest = hasher.hexdigest()
+            self.digests.remember(identity, digest)
+            target_path = self._object_path(digest)
+            if not target_path.exists():
+                temporary.chmod(0o444)
+                target_path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(temporary, target_path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return self._registered(name, digest, identity[2])
+
+    def open(self, file: StoredFile) -> BinaryIO:
+        """The stored content, to read; ObjectMissing if it is gone or damaged."""
+        try:
+            stream = open(self._object_path(file.digest), "rb")  # noqa: SIM115 (the caller's)
+        except FileNotFoundError:
+            raise ObjectMissing(f"the cached content {file.digest} is gone") from None
+        if os.fstat(stream.fileno()).st_size != file.size:
+            stream.close()
+            raise ObjectMissing(f"the cached content {file.digest} is damaged")
+        return stream
 
     def read_text(self, file: StoredFile) -> str:
         try:
@@ -250,6 +308,9 @@ class StepCache:
             temporary.chmod(0o444)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temporary, target)
+        return self._registered(name, digest, size)
+
+    def _registered(self, name: str, digest: str, size: int) -> StoredFile:
         with self._index() as index:
             index.execute("INSERT OR IGNORE INTO objects VALUES (?, ?)", (digest, size))
         return StoredFile(name, digest, size)

@@ -2,18 +2,20 @@
 
 `CachedSteps` stands between the runner and the executor. For each step it computes the key
 (see `provenance.KeyParts`), looks it up, and on a hit restores the outputs (the step's
-outputs folder, the notebook's cell outputs, the log) instead of running the step; on a miss
-it runs the step, says why (against the step's last computed run), and keeps the result.
-Either way it writes the step's provenance record. Steps that will probably be restored are
-not announced to the executor, so that no kernel is started ahead for them.
+outputs folder, the notebook's cell outputs, the log, the files it wrote in its project and
+data folders: see `step_files`) instead of running the step; on a miss it runs the step, says
+why (against the step's last computed run), and keeps the result. Either way it writes the
+step's provenance record. Steps that will probably be restored are not announced to the
+executor, so that no kernel is started ahead for them.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,9 +26,11 @@ from ..sdk.manifest import MANIFEST_FILE, OutputRecord, dump_manifest
 from ..sdk.outputs import read_manifest
 from ..sdk.serialization import Serialization
 from .cache import CacheEntry, ObjectMissing, StepCache
+from .file_restore import UnsafePath
 from .hashing import FileDigests, stable_key
 from .logs import step_log_path
 from .model import StepExecutor, StepReporter, StepResult, StepTask
+from .output_patterns import OutputPatterns
 from .planning import PlannedStep, RunPlan
 from .provenance import (
     InputDigest,
@@ -35,8 +39,12 @@ from .provenance import (
     OutputDigest,
     ProvenanceLedger,
     StepProvenance,
+    WrittenFile,
     rerun_reasons,
 )
+from .step_files import KeptFiles, RestorePlan, StepFiles
+from .write_windows import Window, WriteWindows
+from .written_files import FileRoots
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +63,12 @@ OPTED_OUT = "caching is off for this step"
 @dataclass
 class Caching:
     """What runs share: the cache (None: nothing is cached or restored, provenance is still
-    recorded) and the provenance ledger."""
+    recorded), the provenance ledger, and who executed when (to tell whose a file is)."""
 
     cache: StepCache | None = None
     ledger: ProvenanceLedger = field(default_factory=NoLedger)
     digests: FileDigests = field(default_factory=FileDigests)
+    windows: WriteWindows = field(default_factory=WriteWindows)
 
     def __post_init__(self) -> None:
         if self.cache is not None:
@@ -73,6 +82,7 @@ class RunContext:
     run_id: str
     pipeline_uuid: str
     project_dir: Path
+    data_dir: Path
     outputs_dir: Path
     logs_dir: Path
     parameters: Mapping[str, Any]
@@ -98,6 +108,16 @@ class CachedSteps:
         self.git_commit = git_commit
         self.executor_name = executor_name or type(executor).__name__
         self.host = socket.gethostname()
+        self.files = (
+            StepFiles(
+                caching.cache,
+                caching.windows,
+                FileRoots.of(run.project_dir, run.data_dir),
+                run.run_id,
+            )
+            if caching.cache is not None
+            else None
+        )
         self._waiting: dict[str, StepTask] = {}
         """Steps not announced to the executor yet, because they will probably be restored."""
         self._computed: set[str] = set()
@@ -144,14 +164,16 @@ class CachedSteps:
         except Exception as error:  # e.g. a notebook that cannot be read: the step will say
             log.warning("step %s cannot be keyed; it runs uncached: %s", step.uuid, error)
             self._will_compute(step)
-            result = await self.executor.run_step(task, reporter)
+            with self._window(step):  # for the files of other steps only
+                result = await self.executor.run_step(task, reporter)
             return replace(result, reasons=(f"its cache key could not be computed: {error}",))
-        if restored is not None:
-            entry, log_text = restored
-            if log_text is not None:
-                self._replay_log(entry, log_text, reporter)
+        if isinstance(restored, _Restored):
+            if restored.log_tail is not None:
+                self._replay_log(restored.entry, restored.log_tail, reporter)
             return StepResult(True, cached=True)
-        if may_restore:
+        if restored is not None:
+            reasons: tuple[str, ...] = (restored,)
+        elif may_restore:
             previous = await asyncio.to_thread(
                 self.caching.ledger.previous, self.run.pipeline_uuid, step.uuid
             )
@@ -189,7 +211,7 @@ class CachedSteps:
         environment: str,
         may_restore: bool,
         started: datetime,
-    ) -> tuple[KeyParts, tuple[CacheEntry, tuple[str, int] | None] | None]:
+    ) -> tuple[KeyParts, "_Restored | str | None"]:
         """The step's key parts and, if it may be restored and the cache has its key, what
         restoring it gave (see `_restore_files`)."""
         parts = self._key_parts(step, environment)
@@ -255,21 +277,26 @@ class CachedSteps:
 
     def _restore_files(
         self, step: PlannedStep, task: StepTask, parts: KeyParts, started: datetime
-    ) -> tuple[CacheEntry, tuple[str, int] | None] | None:
+    ) -> "_Restored | str | None":
         """Everything a hit does on disk and in the database, in one go off the event loop
-        (a restored step should cost milliseconds): the entry, and the end of its log with
-        how many bytes come before it."""
-        cache = self.caching.cache
-        assert cache is not None
+        (a restored step should cost milliseconds): the entry and the end of its log; or why the
+        entry cannot be used here; None on a miss."""
+        cache, files = self.caching.cache, self.files
+        assert cache is not None and files is not None
         try:
             entry = cache.lookup(parts.key)
             if entry is None:
                 return None
-            self._put_back(step, entry)
+            plan = files.plan(entry)
+            if plan.refusal:
+                return plan.refusal
+            self._put_back(step, entry, plan)
             stored_log = entry.file(LOG_FILE)
-            log_text = (
+            log_tail = (
                 cache.read_tail(stored_log, REPLAYED_LOG_LIMIT) if stored_log is not None else None
             )
+        except UnsafePath as error:  # a folder became a link while it was restored
+            return f"its file cannot be written back: {error}"
         except (ObjectMissing, OSError, ValueError) as error:
             log.warning("step %s could not be restored from the cache: %s", step.uuid, error)
             cache.forget(parts.key)
@@ -288,16 +315,17 @@ class CachedSteps:
             outputs=outputs[0] if outputs else (),
             notebook_digest=notebook.digest if notebook else "",
             started=started,
+            files=plan.files,
         )
         try:
             self.caching.ledger.record(provenance)
         except Exception:
             log.exception("the provenance of step %s was not recorded", step.uuid)
-        return entry, log_text
+        return _Restored(entry, log_tail)
 
-    def _put_back(self, step: PlannedStep, entry: CacheEntry) -> None:
-        cache = self.caching.cache
-        assert cache is not None
+    def _put_back(self, step: PlannedStep, entry: CacheEntry, plan: RestorePlan) -> None:
+        cache, files = self.caching.cache, self.files
+        assert cache is not None and files is not None
         notebook = entry.file(NOTEBOOK_FILE)
         if notebook is not None:
             _restore_notebook_outputs(step.file, json.loads(cache.read_text(notebook)))
@@ -314,6 +342,7 @@ class CachedSteps:
         if records:
             manifest = dump_manifest(step.uuid, records).encode("utf-8")
             write_bytes_atomic(str(step_dir / MANIFEST_FILE), manifest)
+        files.restore(plan)
 
     def _replay_log(self, entry: CacheEntry, tail: tuple[str, int], reporter: StepReporter) -> None:
         text, left_out = tail
@@ -334,35 +363,44 @@ class CachedSteps:
         reporter: StepReporter,
         started: datetime,
     ) -> StepResult:
-        try:
-            result = await self.executor.run_step(task, reporter)
-        except asyncio.CancelledError:
-            # At once, without a thread: the step is being cancelled and must not wait.
-            provenance = self._provenance(
-                step,
-                task,
-                parts,
-                state="ABORTED",
-                message="The step was cancelled.",
-                cached=False,
-                source_run_id=self.run.run_id,
-                reasons=reasons,
-                outputs=(),
-                notebook_digest="",
-                started=started,
-            )
+        with self._window(step) as window:
             try:
-                self.caching.ledger.record(provenance)
-            except Exception:
-                log.exception("the provenance of step %s was not recorded", step.uuid)
-            raise
-        outputs: tuple[OutputDigest, ...] = ()
-        notebook_digest = ""
-        if result.succeeded:
-            try:
-                outputs, notebook_digest = await asyncio.to_thread(self._keep, step, parts)
-            except Exception as error:  # the step succeeded; only its reuse is lost
-                log.warning("the result of step %s was not cached: %s", step.uuid, error)
+                result = await self.executor.run_step(task, reporter)
+            except asyncio.CancelledError:
+                # At once, without a thread: the step is being cancelled and must not wait.
+                provenance = self._provenance(
+                    step,
+                    task,
+                    parts,
+                    state="ABORTED",
+                    message="The step was cancelled.",
+                    cached=False,
+                    source_run_id=self.run.run_id,
+                    reasons=reasons,
+                    outputs=(),
+                    notebook_digest="",
+                    started=started,
+                )
+                try:
+                    self.caching.ledger.record(provenance)
+                except Exception:
+                    log.exception("the provenance of step %s was not recorded", step.uuid)
+                raise
+            finally:
+                if window is not None:
+                    self.caching.windows.close(window)
+            outputs: tuple[OutputDigest, ...] = ()
+            notebook_digest = ""
+            kept = KeptFiles()
+            if result.succeeded:
+                try:
+                    outputs, notebook_digest, kept = await asyncio.to_thread(
+                        self._keep, step, parts, window
+                    )
+                except Exception as error:  # the step succeeded; only its reuse is lost
+                    log.warning("the result of step %s was not cached: %s", step.uuid, error)
+        if kept.not_cached:
+            reasons += (f"its result cannot be cached: {kept.not_cached}",)
         provenance = self._provenance(
             step,
             task,
@@ -375,18 +413,49 @@ class CachedSteps:
             outputs=outputs,
             notebook_digest=notebook_digest,
             started=started,
+            files=kept.files,
+            not_cached=kept.not_cached,
         )
         await self._record(provenance)
         return replace(result, reasons=reasons)
 
-    def _keep(self, step: PlannedStep, parts: KeyParts) -> tuple[tuple[OutputDigest, ...], str]:
-        """Digest the step's outputs and, unless it opted out, keep them in the cache."""
+    @contextlib.contextmanager
+    def _window(self, step: PlannedStep) -> Iterator[Window | None]:
+        """While a step executes, the files written in its folders may be its own; steps run
+        uncached open a window too, so that others know whose files may be theirs. It is let
+        go once the step's own files are found (or will not be)."""
+        if self.files is None:
+            yield None
+            return
+        roots = (self.files.roots.project, self.files.roots.data)
+        window = self.caching.windows.open(step.title, self.run.run_id, roots, self._patterns(step))
+        try:
+            yield window
+        finally:
+            self.caching.windows.release(window)
+
+    def _patterns(self, step: PlannedStep) -> OutputPatterns:
+        try:
+            return OutputPatterns(step.output_files)
+        except Exception as error:  # validation reports them; the step is not held up here
+            log.warning("the output_files of step %s cannot be read: %s", step.uuid, error)
+            return OutputPatterns(())
+
+    def _keep(
+        self, step: PlannedStep, parts: KeyParts, window: Window | None
+    ) -> tuple[tuple[OutputDigest, ...], str, KeptFiles]:
+        """Digest the step's outputs and, unless it opted out, keep them in the cache with
+        the files it wrote (found in its `window`)."""
         step_dir = self._step_dir(step)
         found = self._output_digests(step_dir)
         outputs = found[0] if found is not None else ()
-        cache = self.caching.cache
-        if cache is None or not step.cache:
-            return outputs, ""
+        cache, step_files = self.caching.cache, self.files
+        if cache is None or step_files is None or window is None or not step.cache:
+            return outputs, "", KeptFiles()
+        kept = step_files.keep(window)
+        if kept.not_cached:
+            cache.forget(parts.key)  # an older result of the key is not this one
+            return outputs, "", kept
         records = read_manifest(str(step_dir)) or []
         files = {record.file: step_dir / record.file for record in records}
         log_path = step_log_path(self.run.logs_dir, step.uuid)
@@ -405,18 +474,20 @@ class CachedSteps:
                 step_uuid=step.uuid,
                 run_id=self.run.run_id,
                 files=files,
+                copies=kept.stored,
                 details={
                     "outputs": [
                         [r.name, r.file, r.serialization.name, r.size, r.written_at]
                         for r in records
-                    ]
+                    ],
+                    "files": kept.details,
                 },
             )
         finally:
             if notebook_outputs is not None:
                 notebook_outputs.unlink()
         notebook = entry.file(NOTEBOOK_FILE)
-        return outputs, notebook.digest if notebook else ""
+        return outputs, notebook.digest if notebook else "", kept
 
     def _provenance(
         self,
@@ -432,6 +503,8 @@ class CachedSteps:
         outputs: tuple[OutputDigest, ...],
         notebook_digest: str,
         started: datetime,
+        files: tuple[WrittenFile, ...] = (),
+        not_cached: str = "",
     ) -> StepProvenance:
         return StepProvenance(
             run_id=self.run.run_id,
@@ -455,6 +528,8 @@ class CachedSteps:
             project_dir=str(self.run.project_dir),
             started_at=started,
             finished_at=_now(),
+            files=files,
+            not_cached=not_cached,
         )
 
     async def _record(self, provenance: StepProvenance) -> None:
@@ -465,6 +540,13 @@ class CachedSteps:
 
     def _step_dir(self, step: PlannedStep) -> Path:
         return self.run.outputs_dir / step.uuid
+
+
+@dataclass(frozen=True)
+class _Restored:
+    entry: CacheEntry
+    log_tail: tuple[str, int] | None
+    """The end of the step's log, with how many bytes come before it."""
 
 
 def _outputs_digest(outputs: tuple[OutputDigest, ...]) -> str:

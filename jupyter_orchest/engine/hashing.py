@@ -48,16 +48,21 @@ class FileDigests:
         self._lock = Lock()  # used from worker threads
 
     def digest(self, path: Path) -> str:
-        identity = _identity(os.stat(path))
+        identity = file_identity(os.stat(path))
         with self._lock:
             known = self._known.get(identity)
             if known is not None:
                 self._known.move_to_end(identity)
                 return known
         digest = file_digest(path)
-        if _identity(os.stat(path)) == identity:  # unchanged while it was read
+        if file_identity(os.stat(path)) == identity:  # unchanged while it was read
             self.remember(identity, digest)
         return digest
+
+    def known(self, identity: tuple[int, ...]) -> str | None:
+        """The digest of a file in this state, if it was read before."""
+        with self._lock:
+            return self._known.get(identity)
 
     def remember(self, identity: tuple[int, ...], digest: str) -> None:
         with self._lock:
@@ -67,5 +72,5 @@ class FileDigests:
                 self._known.popitem(last=False)
 
 
-def _identity(stat: os.stat_result) -> tuple[int, ...]:
+def file_identity(stat: os.stat_result) -> tuple[int, ...]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)

@@ -230,6 +230,7 @@ def prepare_run(
             run_id=layout.run_id,
             pipeline_uuid=layout.pipeline_uuid,
             project_dir=layout.project_dir,
+            data_dir=layout.data_dir,
             outputs_dir=layout.outputs_dir,
             logs_dir=layout.logs_dir,
             parameters=parameters,

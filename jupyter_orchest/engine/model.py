@@ -78,6 +78,18 @@ def size_in_bytes(size: object) -> int:
     return int(float(match[1]) * _UNITS[match[2] or "B"])
 
 
+def format_size(count: int) -> str:
+    """Bytes in words: `512 B`, `1.5 KiB`, `3.0 GiB`."""
+    if count < 1024:
+        return f"{count} B"
+    size = count / 1024
+    for unit in ("KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
 @dataclass(frozen=True)
 class AttemptPolicy:
     """How a step is tried (the step's `retries`, `retry_delay` and `timeout`, else its job's

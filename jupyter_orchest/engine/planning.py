@@ -37,6 +37,8 @@ class PlannedStep:
     whose outputs it reads, in this run or not."""
     cache: bool = True
     """False when the step opts out of caching (`"cache": false` in its definition)."""
+    output_files: tuple[str, ...] = ()
+    """The patterns of files it declares its outputs (see `output_patterns`)."""
     resources: StepResources = field(default_factory=StepResources)
     attempts: AttemptPolicy = field(default_factory=AttemptPolicy)
 
@@ -96,6 +98,7 @@ def plan_run(
                 children=tuple(c for c in graph.children(uuid) if c in in_run),
                 upstream=tuple((p, title(p)) for p in graph.parents(uuid)),
                 cache=steps[uuid].get("cache") is not False,
+                output_files=tuple(steps[uuid].get("output_files", ())),
                 resources=StepResources.from_definition(steps[uuid]),
                 attempts=AttemptPolicy.from_definition(steps[uuid]),
             )

@@ -10,8 +10,9 @@ from typing import Any, Protocol
 
 from .hashing import stable_key
 
-KEY_VERSION = 1
-"""Part of every key: a change to what keys cover makes old entries unreachable."""
+KEY_VERSION = 2
+"""Part of every key: a change to what keys cover, or to what an entry keeps, makes old
+entries unreachable (2: entries keep the files a step writes)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,21 @@ class OutputDigest:
 
 
 @dataclass(frozen=True)
+class WrittenFile:
+    """A file a step created or changed in its project or data folder (see `written_files`)."""
+
+    root: str
+    """"project" or "data"."""
+    path: str
+    """Relative to its folder, with forward slashes."""
+    size: int
+    digest: str
+    shared_with: tuple[str, ...] = ()
+    """The steps that executed when it was written and could have written it too. The cache
+    keeps no such file: a hit needs it present as it was."""
+
+
+@dataclass(frozen=True)
 class StepProvenance:
     run_id: str
     pipeline_uuid: str
@@ -109,6 +125,10 @@ class StepProvenance:
     project_dir: str
     started_at: datetime
     finished_at: datetime
+    files: tuple[WrittenFile, ...] = ()
+    """The files it wrote (for a cached step: those the run that computed it wrote)."""
+    not_cached: str = ""
+    """Why its result was not kept in the cache although it was computed (a file too big)."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +227,11 @@ def rerun_reasons(previous: StepProvenance | None, current: KeyParts) -> list[st
             reasons.append(f"upstream `{item.title}` output changed")
     gone = [item for uuid, item in earlier.items() if uuid not in now]
     reasons += [f"upstream `{item.title}` was removed" for item in gone]
-    if not reasons:
+    if not reasons and previous.not_cached:
+        reasons.append(f"its last result could not be cached: {previous.not_cached}")
+    elif not reasons and previous.key != current.key:
+        reasons.append("its cached result was made by an older version of the cache")
+    elif not reasons:
         reasons.append("its cached result is gone (evicted or cleared)")
     return reasons
 

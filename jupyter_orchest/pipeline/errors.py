@@ -20,6 +20,7 @@ Rule = Literal[
     "file-path-absolute",
     "file-path-escapes-project",
     "unsupported-extension",
+    "output-files-pattern",
     "unsupported-version",
     "unknown-step",
     "unknown-environment",

@@ -26,6 +26,7 @@ from ._wording import (
 from .definition import FORMAT_VERSION
 from .errors import PipelineValidationError, ValidationIssue
 from .graph import PipelineGraph, connection_issues
+from .output_files import pattern_problem
 
 SUPPORTED_EXTENSIONS = (".ipynb", ".py", ".sh", ".R", ".r", ".jl", ".js")
 
@@ -266,6 +267,9 @@ def _step_issues(steps: dict[str, Any], pipeline_dir: str) -> list[ValidationIss
         file_path = step.get("file_path")
         if isinstance(file_path, str) and file_path:
             issues += _file_path_issues(key, name, file_path, pipeline_dir)
+        output_files = step.get("output_files")
+        if isinstance(output_files, list):
+            issues += _output_files_issues(key, name, output_files)
         incoming = step.get("incoming_connections")
         if isinstance(incoming, list):
             parents[key] = [p for p in incoming if isinstance(p, str) and p in steps and p != key]
@@ -301,6 +305,19 @@ def _file_path_issues(
             "the file name must end in .ipynb, .py, .sh, .R (or .r), .jl or .js."
         )
         issues.append(ValidationIssue(pointer, message, "unsupported-extension", key))
+    return issues
+
+
+def _output_files_issues(key: str, name: str, patterns: list[Any]) -> list[ValidationIssue]:
+    issues = []
+    for index, pattern in enumerate(patterns):
+        problem = pattern_problem(pattern) if isinstance(pattern, str) else None
+        if problem is not None:
+            message = (
+                f"{sentence(name)} declares the output files {quote(pattern)}, which {problem}."
+            )
+            pointer = f"/steps/{escape_pointer_part(key)}/output_files/{index}"
+            issues.append(ValidationIssue(pointer, message, "output-files-pattern", key))
     return issues
 
 

@@ -37,6 +37,8 @@ def provenance_to_json(record: StepProvenance) -> dict[str, Any]:
         "project_dir": record.project_dir,
         "started_at": _iso(record.started_at),
         "finished_at": _iso(record.finished_at),
+        "files": [{**asdict(file), "shared_with": list(file.shared_with)} for file in record.files],
+        "not_cached": record.not_cached,
     }
 
 

@@ -1,9 +1,13 @@
-"""Provenance records (one per step run) and execution logs (one per step execution), in the
-runs' database. Not tied to the `runs` table by a foreign key: the command line records the
-provenance of its runs without recording the runs themselves."""
+"""Provenance records (one per step run), the files step runs wrote, and execution logs (one
+per step execution), in the runs' database. Not tied to the `runs` table by a foreign key: the
+command line records the provenance of its runs without recording the runs themselves.
+
+The files are a table of their own, read only where they are shown (a step's provenance), so
+that listing runs never loads them; and a table added later than `step_provenance`, which
+databases made before get as they are opened."""
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +20,7 @@ from ..engine.provenance import (
     OutputDigest,
     StepExecutionLog,
     StepProvenance,
+    WrittenFile,
 )
 from .database import RunStore
 from .models import Base, UTCDateTime
@@ -48,6 +53,17 @@ class ProvenanceRecord(Base):
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class StepFilesRecord(Base):
+    """The files a step run wrote, and why its result was not cached, when it says."""
+
+    __tablename__ = "step_files"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    step_uuid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    not_cached: Mapped[str] = mapped_column(Text)
+
+
 class ExecutionLogRecord(Base):
     """Orcapod's observer log: one row per step execution, tied to its provenance record."""
 
@@ -77,6 +93,8 @@ class ProvenanceStore:
     def record(self, provenance: StepProvenance) -> None:
         with self.database.begin() as connection:
             connection.execute(insert(ProvenanceRecord), [_to_row(provenance)])
+            if provenance.files or provenance.not_cached:
+                connection.execute(insert(StepFilesRecord), [_files_row(provenance)])
 
     def record_execution(self, log: StepExecutionLog) -> None:
         with self.database.begin() as connection:
@@ -95,18 +113,36 @@ class ProvenanceStore:
         )
         with self.database.read() as session:
             row = session.scalar(query)
-        return from_row(row) if row is not None else None
+            return self._with_files(session, row) if row is not None else None
 
     def get(self, run_id: str, step_uuid: str) -> StepProvenance | None:
+        """The record with the files the step run wrote."""
         with self.database.read() as session:
             row = session.get(ProvenanceRecord, (run_id, step_uuid))
-        return from_row(row) if row is not None else None
+            return self._with_files(session, row) if row is not None else None
 
-    def for_runs(self, run_ids: Iterable[str]) -> dict[tuple[str, str], StepProvenance]:
-        """The records of these runs, by (run id, step uuid)."""
-        query = select(ProvenanceRecord).where(ProvenanceRecord.run_id.in_(list(run_ids)))
+    def for_runs(
+        self, run_ids: Iterable[str], with_files: bool = False
+    ) -> dict[tuple[str, str], StepProvenance]:
+        """The records of these runs, by (run id, step uuid); without the files they wrote
+        unless asked."""
+        run_ids = list(run_ids)
+        query = select(ProvenanceRecord).where(ProvenanceRecord.run_id.in_(run_ids))
         with self.database.read() as session:
-            return {(row.run_id, row.step_uuid): from_row(row) for row in session.scalars(query)}
+            found = {(row.run_id, row.step_uuid): from_row(row) for row in session.scalars(query)}
+            if with_files:
+                files = select(StepFilesRecord).where(StepFilesRecord.run_id.in_(run_ids))
+                for row in session.scalars(files):
+                    key = (row.run_id, row.step_uuid)
+                    if key in found:
+                        found[key] = _add_files(found[key], row)
+        return found
+
+    @staticmethod
+    def _with_files(session: Any, row: ProvenanceRecord) -> StepProvenance:
+        files = session.get(StepFilesRecord, (row.run_id, row.step_uuid))
+        record = from_row(row)
+        return _add_files(record, files) if files is not None else record
 
     def history(self, pipeline_uuid: str, step_uuid: str, limit: int = 20) -> list[StepProvenance]:
         """The step's records, newest first."""
@@ -189,6 +225,34 @@ def _to_row(provenance: StepProvenance) -> dict[str, Any]:
         started_at=provenance.started_at,
         finished_at=provenance.finished_at,
     )
+
+
+def _files_row(provenance: StepProvenance) -> dict[str, Any]:
+    return dict(
+        run_id=provenance.run_id,
+        step_uuid=provenance.step_uuid,
+        files=[
+            {
+                "root": f.root,
+                "path": f.path,
+                "size": f.size,
+                "digest": f.digest,
+                "shared_with": list(f.shared_with),
+            }
+            for f in provenance.files
+        ],
+        not_cached=provenance.not_cached,
+    )
+
+
+def _add_files(record: StepProvenance, row: StepFilesRecord) -> StepProvenance:
+    files = tuple(
+        WrittenFile(
+            item["root"], item["path"], item["size"], item["digest"], tuple(item["shared_with"])
+        )
+        for item in row.files
+    )
+    return replace(record, files=files, not_cached=row.not_cached)
 
 
 def from_row(row: ProvenanceRecord) -> StepProvenance:

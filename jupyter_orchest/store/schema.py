@@ -4,7 +4,7 @@ import, is loaded only when a database needs migrating (see `migrate`)."""
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest migration in `migrations/versions` (a test holds the two together)."""
 VERSION_TABLE = "alembic_version"
 

@@ -4,6 +4,7 @@ import { OrchestClient } from '../api';
 import { OrchestEvents } from '../events';
 import { IRunJSON, IStepRunJSON, OrchestEvent } from '../model/runs';
 import { useTrans } from '../translation';
+import { StepFiles } from './StepFiles';
 
 /** The most output kept on screen, in bytes; older output is dropped from the top. */
 const MAX_SHOWN_BYTES = 200_000;
@@ -196,6 +197,7 @@ export function LogPanel(props: {
         </button>
       </div>
       {inRun && <StepCacheNote step={inRun} />}
+      <StepFiles client={props.client} runId={run?.id ?? null} step={inRun} />
       <LogView text={text} error={error} empty={empty} />
     </div>
   );

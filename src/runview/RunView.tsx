@@ -14,6 +14,7 @@ import * as React from 'react';
 import { IEnvironment, OrchestClient } from '../api';
 import { useClock } from '../editor/hooks';
 import { LogView, StepCacheNote, useStepLog } from '../editor/LogPanel';
+import { StepFiles } from '../editor/StepFiles';
 import { STEP_HANDLES, StepNode, StepNodeView } from '../editor/StepNode';
 import { OrchestEvents } from '../events';
 import { pipelineIcon } from '../icons';
@@ -253,6 +254,7 @@ function RunView(props: IRunViewOptions): JSX.Element {
           step && (
             <>
               <StepCacheNote step={step} />
+              <StepFiles client={client} runId={run.id} step={step} />
               <LogView
                 text={log.text}
                 error={log.error}

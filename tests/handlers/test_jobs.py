@@ -11,7 +11,13 @@ from typing import Any
 import nbformat
 import pytest
 
-from support import EXAMPLE_PROJECT, FINISHED_RUN_STATES, with_database
+from support import (
+    EXAMPLE_PROJECT,
+    FINISHED_RUN_STATES,
+    make_step,
+    pipeline_writer,
+    with_database,
+)
 
 ApiCall = Any
 
@@ -147,3 +153,60 @@ async def test_a_new_job_starts_from_the_pipelines_parameters_file(
     assert status == 200 and defaults["name"] == "Quickstart"
     assert defaults["parameters"]["pipeline"] == {"n_rows": [10, 1000]}
     assert defaults["parameters"]["steps"][CLEAN] == {"low": [5], "high": [35]}
+
+
+MAKE = """\
+import json, orchest
+n = orchest.get_pipeline_param("n")
+with open("result.json", "w") as f:
+    json.dump({"n": n}, f)
+orchest.output(n, name="n")
+"""
+CHECK = """\
+import orchest
+k = orchest.get_step_param("k")
+with open("check.txt", "w") as f:
+    f.write(f"{orchest.get_inputs()['n'] * k}")
+"""
+
+
+async def test_a_job_run_again_restores_every_steps_files_into_each_run_folder(
+    api: ApiCall, jp_root_dir: Path
+) -> None:
+    project = jp_root_dir / "project"
+    (project / ".orchest").mkdir(parents=True)
+    pipeline_writer(project)(
+        [
+            make_step("make", "make.py", []),
+            make_step("check", "check.py", ["make"], parameters={"k": 1}),
+        ],
+        {"make.py": MAKE, "check.py": CHECK},
+        parameters={"n": 0},
+    )
+    body = {
+        "pipeline_path": "project/test.orchest",
+        "name": "Sweep",
+        "parameters": {"pipeline": {"n": [2, 3]}, "steps": {"check": {"k": [10, 100]}}},
+    }
+
+    async def sweep() -> dict[str, Any]:
+        status, job = await api("POST", "jobs", body=body)
+        assert status == 201, job
+        job = await wait_for_job(api, job["id"])
+        assert job["status"] == "SUCCESS", job
+        assert len(job["runs"]) == 4
+        return job
+
+    first = await sweep()
+    second = await sweep()
+    for run in second["runs"]:
+        assert [step["cached"] for step in run["steps"]] == [True, True], run
+        n = run["parameters"]["pipeline"]["n"]
+        k = run["parameters"]["steps"]["check"]["k"]
+        for path, expected in (("result.json", {"n": n}), ("check.txt", n * k)):
+            status, text = await api("GET", "jobs", second["id"], "runs", run["id"], "files", path)
+            assert (status, text) == (200, expected), (path, run["parameters"])
+    # The first job's run folders kept their own files too.
+    for run in first["runs"]:
+        folder = jp_root_dir / run["folder"]
+        assert (folder / "check.txt").is_file() and (folder / "result.json").is_file()

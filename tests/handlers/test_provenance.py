@@ -1,6 +1,7 @@
 """Caching and provenance through the REST API, against a real server and real processes."""
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,60 @@ async def test_provenance_of_a_step_that_did_not_run_is_not_found(
 ) -> None:
     status, body = await api("GET", "runs", "nosuchrun", "steps", "load", "provenance")
     assert status == 404 and "no provenance" in body["message"]
+
+
+async def test_provenance_lists_the_files_a_step_wrote(api: ApiCall, jp_root_dir: Path) -> None:
+    pipeline_writer(jp_root_dir)(
+        [make_step("write", "write.py", [])],
+        {
+            "write.py": (
+                "import os\n"
+                "open('result.json', 'w').write('{\"ok\": true}')\n"
+                "data = os.environ['ORCHEST_DATA_DIR']\n"
+                "open(os.path.join(data, 'model.bin'), 'wb').write(b'0' * 100)\n"
+            )
+        },
+    )
+    first = await run(api)
+    status, record = await api("GET", "runs", first["id"], "steps", "write", "provenance")
+    assert status == 200
+    files = {(f["root"], f["path"]): f for f in record["files"]}
+    assert set(files) == {("project", "result.json"), ("data", "model.bin")}
+    assert files[("data", "model.bin")]["size"] == 100
+    assert len(files[("data", "model.bin")]["digest"]) == 64
+    assert files[("data", "model.bin")]["shared_with"] == []
+    assert record["not_cached"] == ""
+
+    (jp_root_dir / "data" / "model.bin").unlink()
+    second = await run(api)
+    assert second["steps"][0]["cached"]
+    assert (jp_root_dir / "data" / "model.bin").read_bytes() == b"0" * 100
+    _, restored = await api("GET", "runs", second["id"], "steps", "write", "provenance")
+    assert restored["files"] == record["files"]
+
+
+async def test_a_file_saved_in_jupyterlab_while_a_step_runs_is_not_the_steps(
+    api: ApiCall, jp_fetch: Any, jp_root_dir: Path
+) -> None:
+    pipeline_writer(jp_root_dir)(
+        [make_step("slow", "slow.py", [])],
+        {"slow.py": "import time\nopen('out.txt', 'w').write('out')\ntime.sleep(2)\n"},
+    )
+    status, started = await api("POST", "runs", body={"pipeline": "test.orchest"})
+    assert status == 201
+    while (await api("GET", "runs", started["id"]))[1]["steps"][0]["state"] != "RUNNING":
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    saved = {"type": "file", "format": "text", "content": "my notes"}
+    response = await jp_fetch("api", "contents", "notes.txt", method="PUT", body=json.dumps(saved))
+    assert response.code == 201
+    finished = await wait_for_run(api, started["id"])
+    assert finished["state"] == "SUCCESS"
+    _, record = await api("GET", "runs", started["id"], "steps", "slow", "provenance")
+    assert [f["path"] for f in record["files"]] == ["out.txt"]
+
+    # Edited later, the notes are not taken back to what they were when the step ran.
+    (jp_root_dir / "notes.txt").write_text("my notes, edited")
+    again = await run(api)
+    assert again["steps"][0]["cached"]
+    assert (jp_root_dir / "notes.txt").read_text() == "my notes, edited"

@@ -417,3 +417,30 @@ def test_a_step_may_opt_out_of_caching_with_a_boolean(
     issue = only(make_pipeline(make_step("a1", "Load", cache="no")), "schema")
     assert issue.pointer == "/steps/a1/cache"
     assert "must be true or false" in issue.message
+
+
+def test_a_step_may_declare_output_files(make_pipeline: Factory, make_step: Factory) -> None:
+    patterns = ["result.json", "figures/*.png", "/data/models/", "!/data/scratch/**"]
+    step = make_step("a1", "Train", output_files=patterns)
+    assert validate_definition(make_pipeline(step)) == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("/etc/passwd", "is absolute"),
+        ("../outside.txt", "uses '..'"),
+        ("/data/../x", "uses '..'"),
+        ("!", "is empty"),
+    ],
+)
+def test_output_files_outside_the_folders_are_reported(
+    pattern: str, problem: str, make_pipeline: Factory, make_step: Factory
+) -> None:
+    doc = make_pipeline(make_step("a1", "Train", output_files=["ok.txt", pattern]))
+    issue = only(doc, "output-files-pattern")
+    assert (issue.pointer, issue.step) == ("/steps/a1/output_files/1", "a1")
+    assert f'Step "Train" declares the output files {json.dumps(pattern)}' in issue.message
+    assert problem in issue.message
+    wrong_type = only(make_pipeline(make_step("a1", "Train", output_files="x")), "schema")
+    assert "must be a list" in wrong_type.message

@@ -7,12 +7,15 @@ no process in the kernels' container."""
 import asyncio
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from docker import DockerClient
 
+from jupyter_orchest.engine.cache import StepCache
+from jupyter_orchest.engine.caching import Caching
 from jupyter_orchest.engine.events import StepChanged, StepLogged
 from jupyter_orchest.engine.launch import RunLayout, prepare_run
 from jupyter_orchest.engine.model import RunState, StepExecutor, StepState
@@ -21,6 +24,9 @@ from jupyter_orchest.engine.planning import RunType, plan_run
 from jupyter_orchest.environments.docker import labels
 from jupyter_orchest.environments.docker.executor import DockerExecutor
 from jupyter_orchest.pipeline import parse_definition
+from jupyter_orchest.store import RunStore
+from jupyter_orchest.store.database import sqlite_url
+from jupyter_orchest.store.provenance import ProvenanceStore
 from support import make_step, pipeline_writer
 
 Built = Any  # the session's build: see conftest.Built
@@ -79,6 +85,7 @@ class Recorder:
     def __init__(self) -> None:
         self.states: dict[str, StepState] = {}
         self.messages: dict[str, str] = {}
+        self.cached: dict[str, bool] = {}
         self.logs: list[StepLogged] = []
 
     def run_changed(self, event: Any) -> None:
@@ -86,6 +93,7 @@ class Recorder:
 
     def step_changed(self, event: StepChanged) -> None:
         self.states[event.step_uuid] = event.state
+        self.cached[event.step_uuid] = event.cached
         if event.message:
             self.messages[event.step_uuid] = event.message
 
@@ -425,3 +433,76 @@ async def test_a_notebook_that_times_out_leaves_no_process_in_its_container(
     finally:
         await executor.shutdown()
     assert not labels.containers_labelled(engine, labels.GROUP, executor.group)
+
+
+async def test_files_written_in_containers_come_back_from_the_cache_in_a_copy(
+    built: Built, tmp_path: Path
+) -> None:
+    """Steps write /data and /project-dir in their containers; the files land in the host's
+    folders, are kept with their results, and a copy of the project gets them back."""
+    project = make_project(built, "cached")
+    write_notebook(
+        project / "steps" / "write.ipynb",
+        [
+            "import os\n"
+            "open('/data/model.txt', 'w').write('model')\n"
+            "open('/project-dir/result.txt', 'w').write('result')\n"
+            "open('figure.txt', 'w').write('figure')",
+        ],
+    )
+    pipeline_writer(project)(
+        [
+            make_step("write", "steps/write.ipynb", [], environment=built.environment.uuid),
+            make_step("report", "report.sh", ["write"], environment=built.environment.uuid),
+        ],
+        {"report.sh": "set -eu\nmkdir -p /data/reports\ncp result.txt /data/reports/\n"},
+    )
+    sources = tmp_path / "sources"
+    shutil.copytree(project, sources)
+    caching = Caching(
+        StepCache(tmp_path / "cache", 1 << 30),
+        ProvenanceStore(RunStore(sqlite_url(tmp_path / "orchest.db"))),
+    )
+    executor = executor_for(built)
+    await executor.start()
+    try:
+        first = await cached_run(project, built.work / "cached-data", "first", executor, caching)
+        copy = built.work / "cached-copy"
+        shutil.copytree(sources, copy)
+        second = await cached_run(copy, built.work / "copy-data", "second", executor, caching)
+    finally:
+        await executor.shutdown()
+
+    assert first == {"write": False, "report": False}
+    assert second == {"write": True, "report": True}
+    assert (copy / "result.txt").read_text() == "result"
+    assert (copy / "steps" / "figure.txt").read_text() == "figure"
+    assert (built.work / "copy-data" / "model.txt").read_text() == "model"
+    assert (built.work / "copy-data" / "reports" / "result.txt").read_text() == "result"
+    record = caching.ledger.get("first", "write")
+    assert record is not None
+    assert sorted((f.root, f.path) for f in record.files) == [
+        ("data", "model.txt"),
+        ("project", "result.txt"),
+        ("project", "steps/figure.txt"),
+    ]
+
+
+async def cached_run(
+    project: Path, data_dir: Path, run_id: str, executor: StepExecutor, caching: Caching
+) -> dict[str, bool]:
+    """Run the project's pipeline with `caching`; says which steps came from the cache."""
+    pipeline_file = project / "test.orchest"
+    definition = parse_definition(pipeline_file.read_text())
+    recorder = Recorder()
+    runner = prepare_run(
+        definition=definition,
+        plan=plan_run(definition, pipeline_file, RunType.ALL, None),
+        layout=RunLayout.interactive(project, pipeline_file, definition["uuid"], run_id, data_dir),
+        executor=executor,
+        observer=recorder,
+        parallelism=2,
+        caching=caching,
+    )
+    assert await runner.run() == RunState.SUCCESS, recorder.messages
+    return {step: recorder.cached[step] for step in recorder.states}
