@@ -266,7 +266,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       tracker.currentWidget?.content ?? null;
     const currentPipeline = (): ICurrentPipeline | null => {
       const editor = current();
-      return editor && editor.model.pipeline
+      // Until the server names the project, nothing may be asked about it: listing the
+      // environments of a guessed project would create its default environment there.
+      return editor && editor.model.pipeline && editor.project !== null
         ? {
             path: editor.path,
             uuid: editor.model.pipeline.uuid,

@@ -117,8 +117,11 @@ export class PipelineEditor extends ReactWidget {
     return this.context.localPath;
   }
 
-  /** The project folder of the pipeline, relative to the server's root. */
-  get project(): string {
+  /**
+   * The project folder of the pipeline, relative to the server's root; null until the
+   * server has said which it is.
+   */
+  get project(): string | null {
     return this._project;
   }
 
@@ -220,7 +223,11 @@ export class PipelineEditor extends ReactWidget {
     const added: INewStep[] = [];
     const refused: string[] = [];
     for (const path of paths.map(p => contents.localPath(p))) {
-      const filePath = stepFileFromPipeline(this.path, this._project, path);
+      const filePath = stepFileFromPipeline(
+        this.path,
+        this.projectFolder,
+        path
+      );
       if (!isStepFile(path)) {
         refused.push(this.trans.__('%1 is not a notebook or a script', path));
       } else if (filePath === null) {
@@ -317,7 +324,15 @@ export class PipelineEditor extends ReactWidget {
     }
   }
 
+  /** The project, or while the server has not named it, the pipeline's own folder. */
+  private get projectFolder(): string {
+    return this._project ?? PathExt.dirname(this.path);
+  }
+
   private async readEnvironments(): Promise<void> {
+    if (this._project === null) {
+      return; // read with the file, once the server has named the project
+    }
     try {
       this._environments = await this.services.client.listEnvironments(
         this._project
@@ -369,7 +384,7 @@ export class PipelineEditor extends ReactWidget {
       title: this.trans.__('Choose the file this step runs'),
       // Steps run files of their project only.
       defaultPath: PathExt.dirname(this.path),
-      root: this._project,
+      root: this.projectFolder,
       filter: model =>
         model.type === 'directory' || isStepFile(model.path) ? {} : null
     });
@@ -379,7 +394,7 @@ export class PipelineEditor extends ReactWidget {
     }
     const filePath = stepFileFromPipeline(
       this.path,
-      this._project,
+      this.projectFolder,
       chosen.path
     );
     if (filePath === null || !isStepFile(chosen.path)) {
@@ -468,7 +483,7 @@ export class PipelineEditor extends ReactWidget {
     }
   }
 
-  private _project = '';
+  private _project: string | null = null;
   private _environments: IEnvironment[] | null = null;
   private writtenText: string | null = null;
   private saving = false;
