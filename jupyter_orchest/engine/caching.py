@@ -26,7 +26,7 @@ from ..sdk.serialization import Serialization
 from .cache import CacheEntry, ObjectMissing, StepCache
 from .hashing import FileDigests, stable_key
 from .logs import step_log_path
-from .model import StepExecutor, StepReporter, StepResult, StepTask, Stream
+from .model import StepExecutor, StepReporter, StepResult, StepTask, Stream, executor_name
 from .planning import PlannedStep, RunPlan
 from .provenance import (
     BoundedLog,
@@ -80,6 +80,8 @@ class RunContext:
     parameters: Mapping[str, Any]
     """The run's effective parameters: {"pipeline": {...}, "steps": {uuid: {...}}}."""
     force: bool = False
+    variable_digests: Mapping[str, str] = field(default_factory=dict)
+    """The keyed digests of the user's variables the steps get, by name."""
 
 
 class CachedSteps:
@@ -204,6 +206,7 @@ class CachedSteps:
             pipeline_parameters=dict(parameters["pipeline"]),
             environment=environment,
             inputs=inputs,
+            env_variables=dict(self.run.variable_digests),
         )
 
     def _code_digest(self, step: PlannedStep) -> tuple[str, str]:
@@ -444,7 +447,7 @@ class CachedSteps:
             outputs_digest=_outputs_digest(outputs) if state == "COMPUTED" else "",
             notebook_digest=notebook_digest,
             environment_uuid=task.environment,
-            executor=type(self.executor).__name__,
+            executor=executor_name(self.executor),
             host=self.host,
             git_commit=self.git_commit,
             project_dir=str(self.run.project_dir),

@@ -1,0 +1,110 @@
+"""Secret values kept out of what the server keeps and shows of a step: its log (on disk, in
+the live events, in the cache) and its execution record.
+
+Each occurrence of a secret, in what a step prints and in its result's message, becomes
+`***`. The secrets are the values of the user's environment variables (and, of a value of
+several lines, each line) of at least `MIN_SECRET_LENGTH` characters: shorter values would
+match ordinary words and numbers ("1", "true", "prod") all over the log, so they are left as
+they are.
+
+A step's output arrives in pieces, and a secret may be cut between two: the end of a piece
+that could begin a secret is held back until the next piece (or the step's end) tells.
+"""
+
+import dataclasses
+import re
+from collections.abc import Iterable
+
+from .model import StepExecutor, StepReporter, StepResult, StepTask, Stream, executor_name
+
+MASK = "***"
+MIN_SECRET_LENGTH = 6
+
+
+class SecretMask:
+    """The secrets among `values` (see the module's docs), and their masking."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        secrets: set[str] = set()
+        for value in values:
+            lines = [line.strip() for line in value.splitlines()]
+            for candidate in (value, *lines):
+                if len(candidate.strip()) >= MIN_SECRET_LENGTH:
+                    secrets.add(candidate)
+        # Longest first: where two secrets start at one place, the longer one is masked.
+        self.secrets = sorted(secrets, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, self.secrets))) if secrets else None
+        self._starts = {secret[0] for secret in self.secrets}
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def text(self, text: str) -> str:
+        """`text` with every secret in it masked."""
+        return self._pattern.sub(MASK, text) if self._pattern is not None and text else text
+
+    def unfinished(self, text: str) -> int:
+        """How many characters at the end of `text` could be the start of a secret."""
+        longest = len(self.secrets[0]) if self.secrets else 0
+        for start in range(max(0, len(text) - longest + 1), len(text)):
+            if text[start] in self._starts:
+                tail = text[start:]
+                if any(len(s) > len(tail) and s.startswith(tail) for s in self.secrets):
+                    return len(text) - start
+        return 0
+
+
+class _MaskingReporter:
+    """Passes a step's output on with its secrets masked, per stream (see the module's docs)."""
+
+    def __init__(self, reporter: StepReporter, mask: SecretMask) -> None:
+        self.reporter = reporter
+        self.mask = mask
+        self._held: dict[Stream, str] = {}
+
+    def log(self, stream: Stream, text: str) -> None:
+        masked = self.mask.text(self._held.pop(stream, "") + text)
+        held = self.mask.unfinished(masked)
+        if held:
+            self._held[stream], masked = masked[-held:], masked[:-held]
+        if masked:
+            self.reporter.log(stream, masked)
+
+    def flush(self) -> None:
+        """The step ended: what was held back was no secret."""
+        for stream, text in self._held.items():
+            self.reporter.log(stream, text)
+        self._held.clear()
+
+
+class MaskingExecutor:
+    """Runs steps with `inner`, masking `mask`'s secrets in what they print and in their
+    results' messages."""
+
+    def __init__(self, inner: StepExecutor, mask: SecretMask) -> None:
+        self.inner = inner
+        self.mask = mask
+
+    @property
+    def executor_name(self) -> str:
+        return executor_name(self.inner)
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    def expect(self, tasks: list[StepTask]) -> None:
+        self.inner.expect(tasks)
+
+    async def environment_identity(self, task: StepTask) -> str:
+        return await self.inner.environment_identity(task)
+
+    async def run_step(self, task: StepTask, reporter: StepReporter) -> StepResult:
+        masking = _MaskingReporter(reporter, self.mask)
+        try:
+            result = await self.inner.run_step(task, masking)
+        finally:
+            masking.flush()
+        return dataclasses.replace(result, message=self.mask.text(result.message))
+
+    async def shutdown(self) -> None:
+        pass  # the inner executor is shared: whoever made it shuts it down
