@@ -1,20 +1,25 @@
 """Secret values kept out of what the server keeps and shows of a step: its log (on disk, in
-the live events, in the cache) and its execution record.
+the live events, in the cache), its execution record, and the outputs a run writes into its
+notebook.
 
-Each occurrence of a secret, in what a step prints and in its result's message, becomes
-`***`. The secrets are the values of the user's environment variables (and, of a value of
-several lines, each line) of at least `MIN_SECRET_LENGTH` characters: shorter values would
-match ordinary words and numbers ("1", "true", "prod") all over the log, so they are left as
-they are.
+Each occurrence of a secret, in what a step prints, in its result's message and in its
+notebook's outputs once it ends, becomes `***`. The secrets are the values of the user's
+environment variables (and, of a value of several lines, each line) of at least
+`MIN_SECRET_LENGTH` characters: shorter values would match ordinary words and numbers ("1",
+"true", "prod") all over the log, so they are left as they are.
 
 A step's output arrives in pieces, and a secret may be cut between two: the end of a piece
 that could begin a secret is held back until the next piece (or the step's end) tells.
 """
 
+import asyncio
 import dataclasses
 import re
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
+from ..sdk.atomic import write_bytes_atomic
 from .model import StepExecutor, StepReporter, StepResult, StepTask, Stream, executor_name
 
 MASK = "***"
@@ -104,7 +109,51 @@ class MaskingExecutor:
             result = await self.inner.run_step(task, masking)
         finally:
             masking.flush()
+            if task.file.suffix.lower() == ".ipynb":
+                await asyncio.to_thread(mask_notebook_outputs, task.file, self.mask)
         return dataclasses.replace(result, message=self.mask.text(result.message))
 
     async def shutdown(self) -> None:
         pass  # the inner executor is shared: whoever made it shuts it down
+
+
+def mask_notebook_outputs(path: Path, mask: SecretMask) -> None:
+    """Mask the secrets in the outputs of the notebook's cells (what they printed, showed
+    and raised); the file is rewritten only if one was there."""
+    from .executors import ipynb  # only for notebook steps
+
+    try:
+        notebook = ipynb.load(path)
+    except ipynb.NotebookError:
+        return  # the step failed on it, and said so
+    changed = False
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs") or []:
+            changed |= _mask_output(output, mask)
+    if changed:
+        write_bytes_atomic(str(path), ipynb.dumps(notebook).encode("utf-8"))
+
+
+def _mask_output(output: dict[str, Any], mask: SecretMask) -> bool:
+    before = repr(output)
+    if "text" in output:
+        output["text"] = _masked_lines(output["text"], mask)
+    if isinstance(output.get("evalue"), str):
+        output["evalue"] = mask.text(output["evalue"])
+    if isinstance(output.get("traceback"), list):
+        output["traceback"] = [mask.text(str(line)) for line in output["traceback"]]
+    data = output.get("data")
+    if isinstance(data, dict):
+        for kind, value in data.items():
+            if kind.startswith("text/") or kind.endswith(("json", "javascript", "+xml")):
+                data[kind] = _masked_lines(value, mask)
+    return repr(output) != before
+
+
+def _masked_lines(value: object, mask: SecretMask) -> object:
+    """A text kept as nbformat keeps it (a string, or a list of lines), masked whole."""
+    if isinstance(value, str):
+        return mask.text(value)
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        return mask.text("".join(value)).splitlines(keepends=True)
+    return value
