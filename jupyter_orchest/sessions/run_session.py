@@ -8,9 +8,11 @@ their own, shut down with the session. Without Docker, its services are processe
 their ports while the run lasts (a run waits for the ports another run holds, see `ports`),
 and its steps run with the executor they would run with anyway.
 
-Steps wait while the services start, saying so in their log. A service that cannot start
-does not stop the run, as in Orchest, which ran the pipeline anyway: each step's log says
-which service failed and why, and a step that asks for it gets `ServiceNotFound` saying so.
+The services start when the first step that really runs does (a run whose steps all come
+from the cache starts none); steps wait while they start, saying so in their log. A service
+that cannot start does not stop the run, as in Orchest, which ran the pipeline anyway: each
+step's log says which service failed and why, and a step that asks for it gets
+`ServiceNotFound` saying so.
 """
 
 import asyncio
@@ -63,6 +65,9 @@ class RunSession:
             services_in_scope(definition, NONINTERACTIVE), context, self._changed
         )
         self._own: StepExecutor | None = None
+        self._backend: EnvironmentBackend | None = None
+        self._problem = ""
+        """Why no service can start (the backend the steps need does not answer), if so."""
         self._up = asyncio.Event()
         self._launching: asyncio.Task[None] | None = None
         self._closing = False
@@ -95,35 +100,31 @@ class RunSession:
         return cls(definition, context, settings, changed)
 
     async def open(self) -> StepExecutor:
-        """Start the services in the background; the executor the run's steps run with,
-        which holds them back until the services run (or failed)."""
+        """The executor the run's steps run with, which starts the services at the first
+        step it runs and holds the steps back until they run (or failed)."""
         builds = self.settings.builds
-        backend: EnvironmentBackend | None = None
-        problem = ""
         try:
             if builds is not None and builds.backends.enabled:
-                backend = await builds.backends.get()
+                self._backend = await builds.backends.get()
         except BackendUnavailable as error:
-            problem = str(error)
-        await self.services.open(backend)
-        inner = self.settings.shared
-        if self.services.network is not None:
-            assert builds is not None  # a network is only made for Docker's builds
-            inner = self._own = EnvironmentExecutor(
+            self._problem = str(error)
+        if builds is not None and self.services.needs_network(self._backend):
+            # Executors of the run's own, made at its first step (once the network is).
+            self._own = EnvironmentExecutor(
                 builds, lambda ready: build_executor(ready, self.services)
             )
-        self._launching = asyncio.ensure_future(self._launch(problem))
-        return SessionExecutor(inner, self)
+        return SessionExecutor(self._own or self.settings.shared, self)
 
     async def close(self) -> None:
         """Stop everything the session started; return once it is gone."""
         self._closing = True
         self.services.stopping()
-        if self._launching is not None:
-            self._launching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._launching
-        self._up.set()
+        self._up.set()  # steps still waiting give up
+        if self._launching is None:
+            return  # nothing started
+        self._launching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._launching
         if self._own is not None:
             await self._own.shutdown()
         await self.services.stop()
@@ -132,9 +133,12 @@ class RunSession:
 
     @property
     def running(self) -> bool:
-        return not self._closing
+        """Whether steps may be expected: not before the network their containers join."""
+        return self._launching is not None and self._up.is_set() and not self._closing
 
     async def wait_until_running(self, reporter: StepReporter) -> str | None:
+        if self._launching is None and not self._closing:
+            self._launching = asyncio.ensure_future(self._launch())
         if not self._up.is_set():
             reporter.log("stdout", "Waiting for the run's services to start…\n")
             await self._up.wait()
@@ -155,12 +159,13 @@ class RunSession:
 
     # Inside
 
-    async def _launch(self, problem: str) -> None:
+    async def _launch(self) -> None:
         try:
-            if problem:
+            if self._problem:
                 for report in self.services.reports:
-                    report.failed(problem)
+                    report.failed(self._problem)
             else:
+                await self.services.open(self._backend)
                 await self.services.start()
         except Exception as error:  # a defect of ours fails the services, not the run
             log.exception("The run's services could not start")

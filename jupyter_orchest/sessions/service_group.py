@@ -85,10 +85,14 @@ class ServiceGroup:
     def statuses(self) -> list[ServiceStatus]:
         return [report.status for report in self.reports]
 
+    def needs_network(self, backend: EnvironmentBackend | None) -> bool:
+        """Whether its services run in containers, on a network the steps must join."""
+        wanted = any(isinstance(d, ServiceDefinition) for d in self.definitions)
+        return backend is not None and backend.name == "docker" and wanted
+
     async def open(self, backend: EnvironmentBackend | None) -> None:
         """With Docker, make the group's network, which the steps' containers join too."""
-        wanted = any(isinstance(d, ServiceDefinition) for d in self.definitions)
-        if backend is not None and backend.name == "docker" and wanted:
+        if self.needs_network(backend):
             self.network = SessionNetwork(self.context.group)
             await self.network.open()
 
