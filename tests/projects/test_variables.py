@@ -2,6 +2,7 @@
 private folder, which is its owner's alone and which git never sees."""
 
 import json
+import re
 import shutil
 import stat
 import subprocess
@@ -85,10 +86,10 @@ def test_a_malformed_file_says_which_and_what_to_do(tmp_path: Path) -> None:
     write_variables(tmp_path, project={"A": "1"})
     file = private_dir(tmp_path) / "env_variables.json"
     file.write_text('{"project": {"A": 1}}')
-    with pytest.raises(MalformedVariables, match="env_variables.json.*delete it"):
+    with pytest.raises(MalformedVariables, match=r"env_variables\.json.*delete it"):
         read_variables(tmp_path)
     file.write_text("{not json")
-    with pytest.raises(MalformedVariables, match=str(file)):
+    with pytest.raises(MalformedVariables, match=re.escape(str(file))):
         read_variables(tmp_path)
 
 
