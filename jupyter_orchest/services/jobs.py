@@ -513,9 +513,13 @@ class JobService:
         self.observer.run_changed(event)
 
     def _finish_if_done(self, job_id: str) -> None:
-        """A job without a schedule is over once all its runs are."""
+        """A job without a schedule is over once all its runs are, and have been cleaned up
+        after (their services stopped): the last run to end says so."""
         job = self._job(job_id)
         if job.cron or job.next_fire_at is not None or JobStatus(job.status).finished:
+            return
+        ending = asyncio.current_task() if self._tasks else None
+        if any(owner == job_id and task is not ending for task, owner in self._tasks.items()):
             return
         states = [RunState(run.state) for _, run in self.store.job_runs(job_id)]
         if not states or not all(state.finished for state in states):
