@@ -158,21 +158,42 @@ async def test_a_port_an_interactive_session_holds_is_refused_to_a_job_run(
     await api("DELETE", "pipeline-sessions", PIPELINE)
 
 
-async def test_the_server_stopping_stops_the_services_of_job_runs(
-    api: ApiCall, jp_root_dir: Path, jp_serverapp: Any
-) -> None:
-    port = free_port()
-    slow = "import time\nprint('sleeping', flush=True)\ntime.sleep(300)\n"
-    write(jp_root_dir, {"web": http_server("web", port, ["noninteractive"])}, slow=slow)
-    before = descendants()
+SLOW = "import time\nprint('sleeping', flush=True)\ntime.sleep(300)\n"
+
+
+async def job_sleeping(api: ApiCall) -> dict[str, Any]:
+    """A job of the pipeline, once its run's step sleeps (its services running)."""
     _, job = await api("POST", "jobs", body={"pipeline_path": PIPELINE})
     deadline = time.monotonic() + 120
     while True:
         _, job = await api("GET", "jobs", job["id"])
         if job["runs"] and "sleeping" in await log_of(api, job["runs"][0], "slow"):
-            break
+            return dict(job)
         assert time.monotonic() < deadline, job
         await asyncio.sleep(0.2)
+
+
+async def test_a_cancelled_job_run_stops_its_services(api: ApiCall, jp_root_dir: Path) -> None:
+    port = free_port()
+    write(jp_root_dir, {"web": http_server("web", port, ["noninteractive"])}, slow=SLOW)
+    job = await job_sleeping(api)
+    assert http_servers_on(port) != []
+    await api("POST", "jobs", job["id"], "cancel")
+    deadline = time.monotonic() + 60
+    while job["runs"][0]["state"] not in FINISHED_RUN_STATES or http_servers_on(port):
+        assert time.monotonic() < deadline, (job, http_servers_on(port))
+        await asyncio.sleep(0.2)
+        _, job = await api("GET", "jobs", job["id"])
+    assert job["status"] == "ABORTED" and job["runs"][0]["state"] == "ABORTED", job
+
+
+async def test_the_server_stopping_stops_the_services_of_job_runs(
+    api: ApiCall, jp_root_dir: Path, jp_serverapp: Any
+) -> None:
+    port = free_port()
+    write(jp_root_dir, {"web": http_server("web", port, ["noninteractive"])}, slow=SLOW)
+    before = descendants()
+    await job_sleeping(api)
     assert http_servers_on(port) != []
 
     await jp_serverapp.extension_manager.stop_all_extensions()
