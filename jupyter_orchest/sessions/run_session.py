@@ -1,6 +1,6 @@
 """A run's own session, as Orchest had one for each run of a job: the pipeline's services
-whose `scope` includes `noninteractive`, started before the run's steps and stopped when the
-run ends, however it ends (it succeeds or fails, is cancelled, or the server stops).
+whose `scope` includes `noninteractive`, there for the run's steps and stopped when the run
+ends, however it ends (it succeeds or fails, is cancelled, or the server stops).
 
 Every run has its own. With Docker, its services and its steps' containers share a network
 of the run's own, so runs never share names or ports: its steps then run with executors of
