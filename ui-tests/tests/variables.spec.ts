@@ -86,20 +86,26 @@ test('the pipeline panel sets project and pipeline variables that steps get, mas
   const file = await page.request.get(`/api/contents/${path}?content=1&format=text`);
   expect(await file.text()).not.toContain(SECRET);
 
-  // A run: the step gets both, and its log shows the secret masked.
+  // A run: the step gets both, and its log shows the secret masked. (The database keeps runs
+  // of earlier test sessions of this pipeline: this run is the one that was not there.)
+  const runsUrl = `/orchest/api/runs?pipeline=${encodeURIComponent(path)}`;
+  const earlier = new Set(
+    (await (await page.request.get(runsUrl)).json()).runs.map((run: any) => run.id)
+  );
   const runMenu = await page.menu.openLocator('Run');
   await runMenu!.locator('.lm-Menu-item', { hasText: 'Run All Steps' }).first().click();
+  let run: any = undefined;
+  await expect(async () => {
+    const runs = (await (await page.request.get(runsUrl)).json()).runs;
+    run = runs.find((candidate: any) => !earlier.has(candidate.id));
+    expect(run?.state).toBe('SUCCESS');
+  }).toPass({ timeout: 60_000 });
   const step = page.locator(
     '.jp-MainAreaWidget:not(.lm-mod-hidden) .react-flow__node:has([data-step-title="show"])'
   );
-  await expect(step.locator('.jp-OrchestStep-state')).toHaveText('COMPUTED', {
-    timeout: 60_000
-  });
-  const runs = await (
-    await page.request.get(`/orchest/api/runs?pipeline=${encodeURIComponent(path)}`)
-  ).json();
+  await expect(step.locator('.jp-OrchestStep-state')).toHaveText('COMPUTED');
   const log = await (
-    await page.request.get(`/orchest/api/runs/${runs.runs[0].id}/steps/show/log`)
+    await page.request.get(`/orchest/api/runs/${run.id}/steps/show/log`)
   ).text();
   expect(log).toContain('mode dev type interactive');
   expect(log).toContain('token ***');
