@@ -519,7 +519,10 @@ class JobService:
         if job.cron or job.next_fire_at is not None or JobStatus(job.status).finished:
             return
         ending = asyncio.current_task() if self._tasks else None
-        if any(owner == job_id and task is not ending for task, owner in self._tasks.items()):
+        if any(
+            owner == job_id and task is not ending and not task.done()
+            for task, owner in self._tasks.items()
+        ):
             return
         states = [RunState(run.state) for _, run in self.store.job_runs(job_id)]
         if not states or not all(state.finished for state in states):
