@@ -37,7 +37,9 @@ from .services.kernel_link import give_kernels_the_server
 from .services.pipelines import PipelineService
 from .services.provenance import ProvenanceService
 from .services.runs import RunService
-from .sessions import SessionService
+from .services.variables import VariableService
+from .sessions.run_session import RunSessionSettings
+from .sessions.service import SessionService
 from .store import BuildStore, DatabaseUnavailable, RunStore
 from .store.database import default_database_url
 from .store.provenance import ProvenanceStore
@@ -244,6 +246,16 @@ class OrchestApp(ExtensionApp):
             events,
             caching=caching,
             provenance=provenance,
+            run_sessions=RunSessionSettings(
+                # On Ray, steps run on its workers: services run as processes here, since a
+                # run's own containers would take its steps off Ray.
+                builds=self.builds
+                if self.builds.backends.enabled and not self.ray_address
+                else None,
+                shared=executor,
+                ports=self.sessions.ports,  # the interactive sessions' services take ports too
+                grace_period=self.kernel_grace_period,
+            ),
         )
         self._scheduler: asyncio.Task[None] | None = None
         self.settings.update(
@@ -253,6 +265,7 @@ class OrchestApp(ExtensionApp):
             orchest_environments=EnvironmentService(pipelines, self.builds),
             orchest_events=events,
             orchest_sessions=self.sessions,
+            orchest_variables=VariableService(pipelines),
             orchest_provenance=ProvenanceService(provenance, cache),
         )
 

@@ -12,15 +12,22 @@ import signal
 import sys
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from .engine.events import RunChanged, StepChanged, StepLogged
-from .engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
+from .engine.launch import (
+    RunLayout,
+    RunVariables,
+    check_overrides,
+    parallelism_for,
+    prepare_run,
+)
 from .engine.model import RunState, StepExecutor, StepState
 from .engine.orchestrator import PipelineRunner
-from .engine.planning import RunType, plan_run
+from .engine.planning import RunPlan, RunType, plan_run
 from .environments.cli import (
     EnvironmentCommandError,
     add_environment_commands,
@@ -36,9 +43,12 @@ from .pipeline import (
     project_folder,
     validate_definition,
 )
+from .projects import MalformedVariables, session_variables
 from .provenance_cli import ProvenanceCommandError, add_run_options, run_caching
 from .provenance_cli import add_commands as add_provenance_commands
 from .provenance_cli import run_command as run_provenance_command
+from .sessions.definitions import has_run_services
+from .sessions.model import ServiceStatus
 
 TAIL_LINES = 20
 
@@ -95,6 +105,28 @@ class ConsoleProgress:
         width = max(len(row[0]) for row in rows)
         lines = [f"{title:<{width}}  {state_:<8}  {seconds:>7}" for title, state_, seconds in rows]
         return "\n".join([*lines, f"Run {state.value}."])
+
+
+class ConsoleServices:
+    """Prints each change of the run's services (see `sessions.run_session`)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.shown: dict[str, tuple[str, str]] = {}
+
+    def changed(self, services: list[ServiceStatus]) -> None:
+        for service in services:
+            state = (service.state.value, service.message)
+            if self.shown.get(service.name) != state:
+                self.shown[service.name] = state
+                urls = f" at {', '.join(service.urls)}" if service.urls else ""
+                message = f": {service.message}" if service.message else ""
+                print(
+                    f"{datetime.now():%H:%M:%S}  service {service.name} "
+                    f"{service.state.value}{urls}{message}",
+                    file=self.out,
+                    flush=True,
+                )
 
 
 def parse_value(text: str) -> Any:
@@ -169,8 +201,21 @@ async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
         executor = EnvironmentExecutor(builds)
     # Kernels warm up while the pipeline is read and validated (jsonschema's import is slow).
     warming_up = asyncio.ensure_future(executor.start())
+    session = None
     try:
-        runner, layout, progress = await asyncio.to_thread(prepare_cli_run, args, executor, out)
+        run = await asyncio.to_thread(prepare_cli_run, args, out)
+        steps_executor = executor
+        if has_run_services(run.definition):
+            from .sessions.ports import PortLeases
+            from .sessions.run_session import RunSession, RunSessionSettings
+
+            settings = RunSessionSettings(builds, executor, PortLeases(), grace_period=3.0)
+            changed = ConsoleServices(out).changed
+            session = RunSession.for_run(
+                run.definition, run.layout, run.variables, settings, "this run", changed
+            )
+            steps_executor = await session.open()
+        runner = await asyncio.to_thread(run.runner, steps_executor)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, runner.cancel)
         loop.add_signal_handler(signal.SIGTERM, runner.cancel)
@@ -178,17 +223,46 @@ async def run_pipeline(args: argparse.Namespace, out: TextIO) -> int:
         state = await runner.run()
     finally:
         warming_up.cancel()
+        if session is not None:
+            await session.close()
         await executor.shutdown()
         if builds is not None:
             await builds.shutdown()
-    print(progress.summary(state), file=out)
-    print(f"Logs: {layout.logs_dir}", file=out)
+    print(run.progress.summary(state), file=out)
+    print(f"Logs: {run.layout.logs_dir}", file=out)
     return 0 if state == RunState.SUCCESS else 1
 
 
-def prepare_cli_run(
-    args: argparse.Namespace, executor: StepExecutor, out: TextIO
-) -> tuple[PipelineRunner, RunLayout, ConsoleProgress]:
+@dataclass
+class CliRun:
+    """A run read from the command line, ready to be given its executor."""
+
+    args: argparse.Namespace
+    definition: dict[str, Any]
+    plan: RunPlan
+    layout: RunLayout
+    overrides: dict[str, Any]
+    variables: RunVariables
+    progress: ConsoleProgress
+
+    def runner(self, executor: StepExecutor) -> PipelineRunner:
+        args = self.args
+        return prepare_run(
+            definition=self.definition,
+            plan=self.plan,
+            layout=self.layout,
+            executor=executor,
+            observer=self.progress,
+            parallelism=args.parallelism or parallelism_for(self.definition, os.cpu_count() or 1),
+            overrides=self.overrides,
+            fail_fast=args.fail_fast,
+            variables=self.variables,
+            caching=run_caching(args),
+            force=args.force,
+        )
+
+
+def prepare_cli_run(args: argparse.Namespace, out: TextIO) -> CliRun:
     pipeline_file = Path(args.pipeline).expanduser().resolve()
     definition, project = load_pipeline(pipeline_file)
     selection = [step_uuid_for(definition, name) for name in args.steps or []]
@@ -205,23 +279,14 @@ def prepare_cli_run(
         raise UsageError(str(error)) from None
     plan = plan_run(definition, pipeline_file, run_type, selection)
     data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else project / "data"
-    layout = RunLayout.interactive(
-        project, pipeline_file, definition["uuid"], uuid.uuid4().hex, data_dir
-    )
-    progress = ConsoleProgress(out)
-    runner = prepare_run(
-        definition=definition,
-        plan=plan,
-        layout=layout,
-        executor=executor,
-        observer=progress,
-        parallelism=args.parallelism or parallelism_for(definition, os.cpu_count() or 1),
-        overrides=overrides,
-        fail_fast=args.fail_fast,
-        caching=run_caching(args),
-        force=args.force,
-    )
-    return runner, layout, progress
+    run_id = uuid.uuid4().hex
+    layout = RunLayout.interactive(project, pipeline_file, definition["uuid"], run_id, data_dir)
+    session = session_variables(project, pipeline_file, definition["uuid"], run_id)
+    try:
+        variables = RunVariables.of_run(project, definition["uuid"], session)
+    except MalformedVariables as error:
+        raise UsageError(str(error)) from None
+    return CliRun(args, definition, plan, layout, overrides, variables, ConsoleProgress(out))
 
 
 def build_parser() -> argparse.ArgumentParser:

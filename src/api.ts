@@ -72,6 +72,15 @@ export interface ILogPage {
   size: number;
 }
 
+/** The environment variables of a pipeline and of its project (names to values). */
+export interface IPipelineVariables {
+  project: string;
+  project_env_variables: Record<string, string>;
+  pipeline_path: string;
+  pipeline_uuid: string;
+  pipeline_env_variables: Record<string, string>;
+}
+
 /**
  * An error answered by the server extension, carrying the message it wrote for people.
  */
@@ -251,6 +260,29 @@ export class OrchestClient {
         method: 'DELETE'
       }
     );
+  }
+
+  /** The environment variables of a pipeline and of its project. */
+  getVariables(pipelinePath: string): Promise<IPipelineVariables> {
+    const query = URLExt.objectToQueryString({ pipeline: pipelinePath });
+    return this.request<IPipelineVariables>(`env-variables${query}`);
+  }
+
+  /** Replace the project's and/or the pipeline's variables; the variables as saved. */
+  saveVariables(
+    pipelinePath: string,
+    variables: Partial<
+      Pick<
+        IPipelineVariables,
+        'project_env_variables' | 'pipeline_env_variables'
+      >
+    >
+  ): Promise<IPipelineVariables> {
+    const query = URLExt.objectToQueryString({ pipeline: pipelinePath });
+    return this.request<IPipelineVariables>(`env-variables${query}`, {
+      method: 'PUT',
+      body: JSON.stringify(variables)
+    });
   }
 
   protected async request<T>(

@@ -88,6 +88,8 @@ class RunContext:
     parameters: Mapping[str, Any]
     """The run's effective parameters: {"pipeline": {...}, "steps": {uuid: {...}}}."""
     force: bool = False
+    variable_digests: Mapping[str, str] = field(default_factory=dict)
+    """The keyed digests of the user's variables the steps get, by name."""
 
 
 class CachedSteps:
@@ -231,6 +233,7 @@ class CachedSteps:
             pipeline_parameters=dict(parameters["pipeline"]),
             environment=environment,
             inputs=inputs,
+            env_variables=dict(self.run.variable_digests),
         )
 
     def _code_digest(self, step: PlannedStep) -> tuple[str, str]:

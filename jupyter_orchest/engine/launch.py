@@ -6,10 +6,12 @@ Shared by the server and the headless CLI, so that both run steps identically.
 import queue
 import shutil
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..projects import digests, merged, read_variables
 from ..sdk.environment import (
     clear_step_outputs,
     interactive_outputs_dir,
@@ -20,7 +22,8 @@ from .attempts import StepAttempts
 from .caching import CachedSteps, Caching, RunContext
 from .events import ObserverGroup, RunObserver
 from .logs import LogFileObserver, step_log_path
-from .model import OutputLimit, StepExecutor, StepRefused, StepTask
+from .masking import MaskingExecutor, SecretMask
+from .model import OutputLimit, StepExecutor, StepRefused, StepTask, executor_name
 from .orchestrator import PipelineRunner
 from .planning import PlannedStep, RunPlan
 from .provenance import git_commit
@@ -75,6 +78,33 @@ class RunLayout:
         return self.run_dir / "parameters.json"
 
 
+@dataclass(frozen=True)
+class RunVariables:
+    """The variables a run's steps get besides who they are (see `sdk.environment`)."""
+
+    user: Mapping[str, str] = field(default_factory=dict)
+    """The user's: a job's over its pipeline's over its project's. Their values are masked
+    in what the steps print (see `masking`)."""
+    orchest: Mapping[str, str] = field(default_factory=dict)
+    """Orchest's about the run: its project's uuid, its session's uuid and type, its job."""
+    digests: Mapping[str, str] = field(default_factory=dict)
+    """The user's variables' keyed digests by name: part of every step's cache key and
+    provenance, in place of their values."""
+
+    @classmethod
+    def of_run(
+        cls,
+        project_dir: Path,
+        pipeline_uuid: str,
+        orchest: Mapping[str, str],
+        job_variables: Mapping[str, str] | None = None,
+    ) -> "RunVariables":
+        """A run's variables: the project's and the pipeline's (as kept in `project_dir`),
+        with a job's over them. MalformedVariables if the project's cannot be read."""
+        user = merged(read_variables(project_dir).for_pipeline(pipeline_uuid), job_variables or {})
+        return cls(user=user, orchest=orchest, digests=digests(project_dir, user))
+
+
 def effective_parameters(
     definition: dict[str, Any], overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -112,11 +142,11 @@ class StepLauncher:
         self,
         layout: RunLayout,
         parameters: dict[str, Any],
-        extra_env: dict[str, str],
+        variables: RunVariables,
         output_limit: OutputLimit,
     ) -> None:
         self.layout = layout
-        self.extra_env = extra_env
+        self.variables = {**variables.user, **variables.orchest}
         self.output_limit = output_limit
         layout.run_dir.mkdir(parents=True, exist_ok=True)
         write_parameters_file(layout.parameters_file, parameters["pipeline"], parameters["steps"])
@@ -140,7 +170,7 @@ class StepLauncher:
             .relative_to(layout.project_dir)
             .as_posix(),
             # The user's variables first, so that none can replace what the SDK relies on.
-            env=self.extra_env
+            env=self.variables
             | step_environment(
                 project_dir=layout.project_dir,
                 pipeline_path=layout.pipeline_file.relative_to(layout.project_dir).as_posix(),
@@ -208,18 +238,22 @@ def prepare_run(
     parallelism: int,
     overrides: dict[str, Any] | None = None,
     fail_fast: bool = False,
-    extra_env: dict[str, str] | None = None,
+    variables: RunVariables | None = None,
     caching: Caching | None = None,
     force: bool = False,
     output_limit: OutputLimit | None = None,
 ) -> PipelineRunner:
     """A runner for one run, with its parameters written and its step logs kept on disk;
-    `extra_env`: variables for every step (e.g. a job's). Steps are tried as their attempt
-    policy says (see `attempts`). With `caching`, steps are looked up before they run and
-    their provenance is recorded; `force` recomputes the selected steps. `output_limit`: how
-    much of each cell's printed output notebooks keep (see `OutputLimit` for the default)."""
+    `variables`: for every step, the user's masked in their output. Steps are tried as their
+    attempt policy says (see `attempts`). With `caching`, steps are looked up before they run
+    and their provenance is recorded; `force` recomputes the selected steps. `output_limit`:
+    how much of each cell's printed output notebooks keep (see `OutputLimit` for the default)."""
+    variables = variables or RunVariables()
     parameters = effective_parameters(definition, overrides)
-    launcher = StepLauncher(layout, parameters, extra_env or {}, output_limit or OutputLimit())
+    launcher = StepLauncher(layout, parameters, variables, output_limit or OutputLimit())
+    mask = SecretMask(variables.user.values())
+    if mask:  # innermost: the cache, the logs and the events only ever see masked output
+        executor = MaskingExecutor(executor, mask)
     observers = ObserverGroup([LogFileObserver(layout.logs_dir), observer])
     ledger = caching.ledger if caching is not None else None
     attempts = StepAttempts(executor, observers, layout.pipeline_uuid, ledger)
@@ -235,6 +269,7 @@ def prepare_run(
             logs_dir=layout.logs_dir,
             parameters=parameters,
             force=force,
+            variable_digests=dict(variables.digests),
         )
         runs = CachedSteps(
             attempts,
@@ -242,7 +277,7 @@ def prepare_run(
             plan,
             context,
             git_commit(layout.project_dir),
-            executor_name=type(executor).__name__,
+            executor_name=executor_name(executor),
         )
     return PipelineRunner(
         run_id=layout.run_id,

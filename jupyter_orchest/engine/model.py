@@ -216,3 +216,9 @@ class StepExecutor(Protocol):
 
     async def shutdown(self) -> None:
         """Stop every process this executor started."""
+
+
+def executor_name(executor: StepExecutor) -> str:
+    """What runs the steps, for provenance: an executor that wraps another (to mask output,
+    to wait for a session) names the one it wraps, as `executor_name`."""
+    return str(getattr(executor, "executor_name", type(executor).__name__))

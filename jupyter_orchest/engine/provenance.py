@@ -42,9 +42,12 @@ class KeyParts:
     environment: str
     """The executor's identity of the software the step runs with."""
     inputs: tuple[InputDigest, ...]
+    env_variables: dict[str, str] = field(default_factory=dict)
+    """The user's environment variables the step gets: their keyed digests by name, never
+    their values (see `projects.variables`)."""
 
     def static_json(self) -> dict[str, Any]:
-        return {
+        static = {
             "version": KEY_VERSION,
             "step_uuid": self.step_uuid,
             "code": self.code,
@@ -53,6 +56,9 @@ class KeyParts:
             "pipeline_parameters": self.pipeline_parameters,
             "environment": self.environment,
         }
+        if self.env_variables:  # only then: the keys of steps without any stay as they were
+            static["env_variables"] = self.env_variables
+        return static
 
     @property
     def static_key(self) -> str:
@@ -72,6 +78,7 @@ class KeyParts:
             "step_parameters": self.step_parameters,
             "pipeline_parameters": self.pipeline_parameters,
             "environment": self.environment,
+            "env_variables": self.env_variables,
         }
 
 
@@ -218,6 +225,7 @@ def rerun_reasons(previous: StepProvenance | None, current: KeyParts) -> list[st
     )
     if before.environment != current.environment:
         reasons.append("environment changed")
+    reasons += _variable_changes(before.env_variables, current.env_variables)
     earlier = {item.step_uuid: item for item in before.inputs}
     now = {item.step_uuid: item for item in current.inputs}
     for uuid, item in now.items():
@@ -247,6 +255,19 @@ def _parameter_changes(what: str, before: dict[str, Any], after: dict[str, Any])
             changes.append(
                 f"{what} `{name}` changed from {_show(before[name])} to {_show(after[name])}"
             )
+    return changes
+
+
+def _variable_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Like `_parameter_changes`, without values: variables may hold secrets."""
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        if name not in before:
+            changes.append(f"environment variable `{name}` added")
+        elif name not in after:
+            changes.append(f"environment variable `{name}` removed")
+        elif before[name] != after[name]:
+            changes.append(f"environment variable `{name}` changed")
     return changes
 
 

@@ -26,6 +26,7 @@ from .provenance import CacheHandler, StepProvenanceHandler
 from .runs import RunCancelHandler, RunCollectionHandler, RunHandler, StepLogHandler
 from .sessions import SessionCollectionHandler, SessionHandler
 from .steps import StepsOfFileHandler
+from .variables import VariablesHandler
 
 API_PREFIX = "orchest/api"
 
@@ -72,6 +73,7 @@ def api_routes() -> list[tuple[str, Any]]:
             rf"/{API_PREFIX}/environments/(?P<uuid>[\w-]+)/builds/(?P<number>\d+)/cancel",
             BuildCancelHandler,
         ),
+        (rf"/{API_PREFIX}/env-variables", VariablesHandler),
         (rf"/{API_PREFIX}/pipeline-sessions", SessionCollectionHandler),
         (rf"/{API_PREFIX}/pipeline-sessions/(?P<path>.+)", SessionHandler),
         (rf"/{API_PREFIX}/events", EventsHandler),

@@ -2,7 +2,7 @@
 (named apart from Jupyter's own `/api/sessions` of kernels, which tools match by its ending)."""
 
 from ..services.errors import BadRequest
-from ..sessions import SessionService
+from ..sessions.service import SessionService
 from .base import OrchestAPIHandler, api_method
 
 

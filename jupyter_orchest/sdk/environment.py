@@ -33,6 +33,19 @@ DATA_DIR = "ORCHEST_DATA_DIR"
 PARAMETERS_FILE = "ORCHEST_PARAMETERS_FILE"
 """Optional: a JSON file with the run's effective parameters (see ``write_parameters_file``)."""
 
+# What Orchest told steps about their run (see ``session_environment``).
+PROJECT_UUID = "ORCHEST_PROJECT_UUID"
+SESSION_UUID = "ORCHEST_SESSION_UUID"
+SESSION_TYPE = "ORCHEST_SESSION_TYPE"
+"""``interactive`` (a run of the pipeline in JupyterLab) or ``noninteractive`` (a job's run,
+a run from the command line)."""
+JOB_UUID = "ORCHEST_JOB_UUID"
+"""Only in a job's runs: the job; ``ORCHEST_RUN_UUID`` (and ``ORCHEST_SESSION_UUID``) say
+which of its runs, ``ORCHEST_JOB_RUN_NUMBER`` which of its parameter combinations."""
+JOB_RUN_NUMBER = "ORCHEST_JOB_RUN_NUMBER"
+INTERACTIVE = "interactive"
+NONINTERACTIVE = "noninteractive"
+
 REQUIRED_VARIABLES = (
     PROJECT_DIR,
     PIPELINE_PATH,
@@ -161,6 +174,26 @@ def step_environment(
             raise ValueError(f"{name} must not be empty.")
     _check_engine_uuid(step_uuid)
     _check_engine_uuid(pipeline_uuid, "pipeline uuid")
+    return env
+
+
+def interactive_session_uuid(project_uuid: str, pipeline_uuid: str) -> str:
+    """The uuid of a pipeline's interactive session, made as Orchest made it."""
+    return project_uuid[:18] + pipeline_uuid[:18]
+
+
+def session_environment(
+    project_uuid: str,
+    session_uuid: str,
+    session_type: str,
+    job: tuple[str, int] | None = None,
+) -> dict[str, str]:
+    """What Orchest told steps about their run: their project, their session (for a
+    non-interactive run, as in Orchest, the run itself) and, in a job's run, the job's uuid
+    and the number of the run's parameter combination (``job``)."""
+    env = {PROJECT_UUID: project_uuid, SESSION_UUID: session_uuid, SESSION_TYPE: session_type}
+    if job is not None:
+        env[JOB_UUID], env[JOB_RUN_NUMBER] = job[0], str(job[1])
     return env
 
 

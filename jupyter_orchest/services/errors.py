@@ -20,6 +20,17 @@ class BadRequest(OrchestError):
     status = 400
 
 
+class InvalidField(BadRequest):
+    """A request whose field `field` (e.g. `env_variables.1X`) is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "field": self.field}
+
+
 class NotFound(OrchestError):
     status = 404
 

@@ -11,9 +11,9 @@ across restarts. After downtime a schedule fires once for the missed period (see
 
 import asyncio
 import logging
-import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -22,7 +22,13 @@ from typing import Any
 
 from ..engine.caching import Caching
 from ..engine.events import ObserverGroup, RunChanged, RunObserver
-from ..engine.launch import RunLayout, effective_parameters, parallelism_for, prepare_run
+from ..engine.launch import (
+    RunLayout,
+    RunVariables,
+    effective_parameters,
+    parallelism_for,
+    prepare_run,
+)
 from ..engine.model import OutputLimit, RunState, StepExecutor
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunType, plan_run
@@ -30,10 +36,15 @@ from ..jobs.grid import GridError, default_grid, parse_grid
 from ..jobs.schedule import Clock, CronSchedule, ScheduleError, system_clock
 from ..jobs.snapshot import SnapshotError, copy_snapshot, take_snapshot
 from ..pipeline import dump_definition, parse_definition
+from ..projects import MalformedVariables, VariablesError, check_variables, session_variables
+from ..sessions.definitions import has_run_services
+from ..sessions.model import ServiceState, ServiceStatus
+from ..sessions.ports import PortLeases
+from ..sessions.run_session import RunSession, RunSessionSettings
 from ..store import DatabaseUnavailable, JobRecord, JobRunRecord, JobStore, RunRecord, RunStore
 from ..store.provenance import ProvenanceStore
 from .atomic import write_atomic
-from .errors import BadRequest, Conflict, NotFound, StorageError
+from .errors import BadRequest, Conflict, InvalidField, NotFound, StorageError
 from .pipelines import PipelineService
 from .runs import pending_steps, provenance_by_run, run_to_json
 from .step_defaults import apply_step_defaults, parse_step_defaults
@@ -45,7 +56,6 @@ JOB_RUN_TYPE = "job"
 _JUST_BEFORE = timedelta(microseconds=1)
 MIN_SCHEDULER_WAIT = 0.05
 """Seconds; slots are minutes apart, and a clock a little behind must not make a busy loop."""
-VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class JobStatus(str, Enum):
@@ -95,8 +105,12 @@ class JobService:
         clock: Clock = system_clock,
         caching: Caching | None = None,
         provenance: ProvenanceStore | None = None,
+        run_sessions: RunSessionSettings | None = None,
     ) -> None:
+        """`run_sessions`: what the runs' own sessions share (their pipeline's services of
+        scope `noninteractive`, see `sessions.run_session`)."""
         self.pipelines, self.runs, self.executor = pipelines, runs, executor
+        self.run_sessions = run_sessions or RunSessionSettings(None, executor, PortLeases(), 3.0)
         self.caching = caching
         self.provenance = provenance
         self.store = JobStore(runs)
@@ -409,17 +423,24 @@ class JobService:
                 if self._job(job.id).status == JobStatus.ABORTED:
                     self._end_run(run, RunState.ABORTED, "The job was cancelled.")
                     return
-                runner = await asyncio.to_thread(self._prepare, job, run, job_run)
-                self._active[run.id] = runner
+                prepared = await asyncio.to_thread(self._prepare, job, run, job_run)
+                session = self._session(job, run, *prepared)
+                executor = await session.open() if session is not None else self.executor
                 try:
+                    runner = await asyncio.to_thread(self._runner, job, run, executor, *prepared)
+                    self._active[run.id] = runner
                     if self._executor_started is None:
                         self._executor_started = asyncio.ensure_future(self.executor.start())
                     await self._executor_started
                     await runner.run()
                 finally:
                     self._active.pop(run.id, None)
+                    if session is not None:
+                        await session.close()
         except (SnapshotError, OSError) as error:
             self._end_run(run, RunState.FAILURE, f"The run's copy could not be made: {error}")
+        except MalformedVariables as error:
+            self._end_run(run, RunState.FAILURE, str(error))
         except Exception as error:
             log.exception("Job run %s failed in the engine", run.id)
             self._end_run(run, RunState.FAILURE, f"The run engine failed: {error}")
@@ -430,8 +451,11 @@ class JobService:
             except (DatabaseUnavailable, NotFound):
                 pass  # the database refused (it logged why), or the job went with its file
 
-    def _prepare(self, job: JobRecord, run: RunRecord, job_run: JobRunRecord) -> PipelineRunner:
-        """Copy the snapshot for the run and write the run's parameters into its definition."""
+    def _prepare(
+        self, job: JobRecord, run: RunRecord, job_run: JobRunRecord
+    ) -> tuple[dict[str, Any], RunLayout, RunVariables]:
+        """Copy the snapshot for the run and write the run's parameters into its definition;
+        the definition, the run's layout and its variables."""
         folder = Path(job_run.folder)
         copy_snapshot(Path(job.folder) / "snapshot", folder)
         pipeline_file = folder / self._in_project(job)
@@ -441,16 +465,55 @@ class JobService:
         for uuid_, values in parameters["steps"].items():
             definition["steps"][uuid_]["parameters"] = values
         pipeline_file.write_text(dump_definition(definition), encoding="utf-8")
+        # The project's and the pipeline's variables as they are now, read from the project
+        # itself: a snapshot never holds them (they are secrets), and a rotated one reaches
+        # the job's next runs.
+        project_dir = Path(job.project_dir)
+        session = session_variables(
+            project_dir,
+            self.pipelines.root_dir / job.pipeline_path,
+            job.pipeline_uuid,
+            run.id,
+            (job.id, job_run.number),
+        )
+        variables = RunVariables.of_run(project_dir, job.pipeline_uuid, session, job.env_variables)
+        return definition, self._layout(job, folder, run.id), variables
+
+    def _runner(
+        self,
+        job: JobRecord,
+        run: RunRecord,
+        executor: StepExecutor,
+        definition: dict[str, Any],
+        layout: RunLayout,
+        variables: RunVariables,
+    ) -> PipelineRunner:
         return prepare_run(
             definition=definition,
-            plan=plan_run(definition, pipeline_file, RunType.ALL),
-            layout=self._layout(job, folder, run.id),
-            executor=self.executor,
+            plan=plan_run(definition, layout.pipeline_file, RunType.ALL),
+            layout=layout,
+            executor=executor,
             observer=ObserverGroup([self.runs, self.observer]),
             parallelism=parallelism_for(definition, self.settings.parallelism),
-            extra_env=job.env_variables,
+            variables=variables,
             caching=self.caching,
             output_limit=self.settings.output_limit,
+        )
+
+    def _session(
+        self,
+        job: JobRecord,
+        run: RunRecord,
+        definition: dict[str, Any],
+        layout: RunLayout,
+        variables: RunVariables,
+    ) -> RunSession | None:
+        """The run's own session, when its pipeline has services for runs like it."""
+        if not has_run_services(definition):
+            return None
+        holder = f"run {run.id} of the job {job.name!r}"
+        return RunSession.for_run(
+            definition, layout, variables, self.run_sessions, holder, _failures_logged(holder)
         )
 
     def _layout(self, job: JobRecord, folder: Path, run_id: str) -> RunLayout:
@@ -470,9 +533,16 @@ class JobService:
         self.observer.run_changed(event)
 
     def _finish_if_done(self, job_id: str) -> None:
-        """A job without a schedule is over once all its runs are."""
+        """A job without a schedule is over once all its runs are, and have been cleaned up
+        after (their services stopped): the last run to end says so."""
         job = self._job(job_id)
         if job.cron or job.next_fire_at is not None or JobStatus(job.status).finished:
+            return
+        ending = asyncio.current_task() if self._tasks else None
+        if any(
+            owner == job_id and task is not ending and not task.done()
+            for task, owner in self._tasks.items()
+        ):
             return
         states = [RunState(run.state) for _, run in self.store.job_runs(job_id)]
         if not states or not all(state.finished for state in states):
@@ -517,6 +587,22 @@ class JobService:
 
     def _api_path(self, path: Path) -> str:
         return path.relative_to(self.pipelines.root_dir).as_posix()
+
+
+def _failures_logged(holder: str) -> Callable[[list[ServiceStatus]], None]:
+    """Has the server's log say once which services of a job's run failed (the run's steps'
+    logs say it too)."""
+    logged: set[str] = set()
+
+    def changed(services: list[ServiceStatus]) -> None:
+        for service in services:
+            if service.state == ServiceState.FAILED and service.name not in logged:
+                logged.add(service.name)
+                log.warning(
+                    "The service %r of %s failed: %s", service.name, holder, service.message
+                )
+
+    return changed
 
 
 def _under(root: Path, jobs: list[JobRecord]) -> list[JobRecord]:
@@ -573,12 +659,7 @@ def _write_step_defaults(pipeline_file: Path, defaults: dict[str, int | float]) 
 
 
 def _variables(value: object) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadRequest("`env_variables` must map variable names to string values.")
-    bad = sorted(name for name in value if not VARIABLE_NAME.match(name))
-    if bad:
-        raise BadRequest(
-            f"Not valid variable names: {', '.join(bad)} (letters, digits and _; "
-            "not starting with a digit)."
-        )
-    return dict(value)
+    try:
+        return check_variables(value, "env_variables")
+    except VariablesError as error:
+        raise InvalidField(error.field, str(error)) from None

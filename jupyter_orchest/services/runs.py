@@ -11,13 +11,20 @@ from typing import Any
 
 from ..engine.caching import Caching
 from ..engine.events import NoOpObserver, ObserverGroup, RunChanged, RunObserver
-from ..engine.launch import RunLayout, check_overrides, parallelism_for, prepare_run
+from ..engine.launch import (
+    RunLayout,
+    RunVariables,
+    check_overrides,
+    parallelism_for,
+    prepare_run,
+)
 from ..engine.logs import step_log_path
 from ..engine.model import OutputLimit, RunState, StepExecutor, StepState
 from ..engine.orchestrator import PipelineRunner
 from ..engine.planning import RunPlan, RunType, plan_run
 from ..engine.provenance import StepProvenance
-from ..sessions import SessionService
+from ..projects import MalformedVariables, session_variables
+from ..sessions.service import SessionService
 from ..store import DatabaseUnavailable, RunRecord, RunStore, StepRunRecord
 from ..store.provenance import ProvenanceStore
 from .errors import BadRequest, Conflict, NotFound
@@ -180,11 +187,18 @@ class RunService:
         active = self._active.get(definition["uuid"])
         if active is not None:
             raise RunConflict(active.runner.run_id)
-        if self.sessions is not None and chosen is self.executors.get("local", self.executor):
-            chosen = self.sessions.executor_for(pipeline, definition) or chosen
-
         pipeline_file = self.pipelines.root_dir / pipeline.path
         project_dir = self.pipelines.root_dir / pipeline.project
+        try:
+            variables = RunVariables.of_run(
+                project_dir,
+                definition["uuid"],
+                session_variables(project_dir, pipeline_file, definition["uuid"]),
+            )
+        except MalformedVariables as error:
+            raise Conflict(str(error)) from None
+        if self.sessions is not None and chosen is self.executors.get("local", self.executor):
+            chosen = self.sessions.executor_for(pipeline, definition) or chosen
         plan = plan_run(definition, pipeline_file, kind, steps)
         run_id = uuid.uuid4().hex
         layout = RunLayout.interactive(
@@ -216,6 +230,7 @@ class RunService:
             parallelism=parallelism_for(definition, self.parallelism),
             overrides=overrides,
             fail_fast=fail_fast,
+            variables=variables,
             caching=self.caching,
             force=force,
             output_limit=self.output_limit,

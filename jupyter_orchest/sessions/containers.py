@@ -3,8 +3,8 @@
 A session with services gets a Docker network of its own; each service runs in a container
 of its image on it, under its name as network alias, so that steps (whose containers join the
 network) reach it by name. Its command is its `command`/`args`/`entrypoint` as argument lists,
-its variables its own plus those it inherits from the server's environment, its binds the
-data and project folders only, and its ports are published on 127.0.0.1 on free host ports,
+its variables those its group gives it (see `service_group`), its binds the data and project
+folders only, and its ports are published on 127.0.0.1 on free host ports,
 which become its URLs. Images are not pulled: a missing one fails the service, saying so.
 
 Everything carries the labels of `environments.docker.labels`, with the session as group, so
@@ -13,9 +13,8 @@ that the session removes all of it and a later server removes what a dead one le
 
 import asyncio
 import contextlib
-import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +105,7 @@ class ContainerService:
         network: SessionNetwork,
         project_dir: Path,
         data_dir: Path,
+        environment: Mapping[str, str],
         resolve_image: ImageResolver,
         report: ServiceReport,
         grace_period: float,
@@ -113,6 +113,7 @@ class ContainerService:
         self.service = service
         self.network = network
         self.project_dir, self.data_dir = project_dir, data_dir
+        self.environment = dict(environment)
         self.resolve_image = resolve_image
         self.report = report
         self.internal_hostname = service.name  # its alias on the session's network
@@ -191,7 +192,7 @@ class ContainerService:
             image,
             command=command,
             entrypoint=entrypoint,
-            environment=service.environment(os.environ),
+            environment=self.environment,
             labels={
                 **labels.container_labels(self.network.group, "service"),
                 labels.PREFIX + "service": service.name,

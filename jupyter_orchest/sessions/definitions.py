@@ -97,6 +97,12 @@ def services_in_scope(
     return sorted(found, key=lambda service: (_order(service.raw), service.name))
 
 
+def has_run_services(definition: Mapping[str, Any]) -> bool:
+    """Whether runs that are not interactive (a job's, one from the command line) need a
+    session of their own for the pipeline's services."""
+    return bool(services_in_scope(definition, NONINTERACTIVE))
+
+
 def read_service(name: str, raw: Mapping[str, Any]) -> ServiceDefinition:
     """The service checked; ServiceDefinitionError saying what to fix otherwise."""
     if not NAME.fullmatch(name):

@@ -5,7 +5,7 @@ services given to every step."""
 import dataclasses
 from typing import Protocol
 
-from ..engine.model import StepExecutor, StepReporter, StepResult, StepTask
+from ..engine.model import StepExecutor, StepReporter, StepResult, StepTask, executor_name
 
 
 class SessionSide(Protocol):
@@ -30,6 +30,10 @@ class SessionExecutor:
     def __init__(self, inner: StepExecutor, session: SessionSide) -> None:
         self.inner = inner
         self.session = session
+
+    @property
+    def executor_name(self) -> str:
+        return executor_name(self.inner)
 
     async def start(self) -> None:
         pass  # the session started its executor; steps wait for the session (see run_step)

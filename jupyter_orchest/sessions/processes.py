@@ -3,9 +3,12 @@ service that has a command. A service with only an image needs Docker.
 
 The process runs the service's command as an argument list (never through a shell), in the
 project folder, in a process group of its own (stopping it stops whatever it started), with
-a few variables of the server's environment (PATH, HOME, locale) and the service's own. What
-it prints goes to `.orchest/sessions/<pipeline uuid>/services/<name>.log` in the project.
-Steps reach it on localhost, at the ports it listens on.
+a few variables of the server's environment (PATH, HOME, locale) and those its group gives it
+(see `service_group`). What it prints goes to a log file of its session's (an interactive
+session's: `.orchest/sessions/<pipeline uuid>/services/<name>.log` in the project; a run's:
+`services/<name>.log` in the run's folder). Steps reach it on localhost, at the ports it
+listens on; a port that something else answers on already fails it, so that steps never talk
+to a stranger.
 """
 
 import asyncio
@@ -13,11 +16,13 @@ import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from .definitions import ServiceDefinition
 from .running import (
     ServiceReport,
+    answers,
     file_tail,
     not_answering,
     wait_until_answering,
@@ -44,11 +49,13 @@ class ProcessService:
         *,
         project_dir: Path,
         log_dir: Path,
+        environment: Mapping[str, str],
         report: ServiceReport,
         grace_period: float,
     ) -> None:
         self.service = service
         self.project_dir = project_dir
+        self.environment = dict(environment)
         self.log_path = log_dir / f"{service.name}.log"
         self.report = report
         self.internal_hostname = HOST
@@ -67,6 +74,13 @@ class ProcessService:
                 "Docker environment backend, or give the service a command."
             )
             return
+        for port in self.service.ports:
+            if await answers(HOST, port):
+                self.report.failed(
+                    f"Port {port} of the service {self.service.name!r} is in use by another "
+                    "program on this machine: stop it, or give the service another port."
+                )
+                return
         # Shielded: a start cancelled while the process is being made must not lose it.
         self._spawning = asyncio.ensure_future(self._spawn(argv))
         try:
@@ -107,7 +121,7 @@ class ProcessService:
     async def _spawn(self, argv: list[str]) -> asyncio.subprocess.Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         environment = {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}
-        environment.update(self.service.environment(os.environ))
+        environment.update(self.environment)
         with open(self.log_path, "wb") as log:  # the child keeps its own copy of the file
             return await asyncio.create_subprocess_exec(
                 *argv,

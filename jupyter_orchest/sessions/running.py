@@ -32,14 +32,26 @@ class RunningService(Protocol):
 
 class ServiceReport:
     """A service's status, changed only through here so that the session hears of it; once
-    the service is being stopped, its own end is not a failure."""
+    the service is being stopped, its own end is not a failure. `mask` keeps secrets out of
+    its messages."""
 
-    def __init__(self, status: ServiceStatus, changed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        status: ServiceStatus,
+        changed: Callable[[], None],
+        mask: Callable[[str], str] = str,
+    ) -> None:
         self.status = status
         self.changed = changed
+        self.mask = mask
         self.stopping = False
         self.urls: dict[int, str] = {}
         """Where a browser reaches it, by the port it listens on."""
+
+    def waiting(self, message: str) -> None:
+        """Still starting, for the reason `message` gives."""
+        if self.status.state == ServiceState.STARTING and not self.stopping:
+            self._set(ServiceState.STARTING, message, [])
 
     def running(self, urls: dict[int, str], message: str = "") -> None:
         if self.status.state == ServiceState.STARTING and not self.stopping:
@@ -57,7 +69,8 @@ class ServiceReport:
             self._set(ServiceState.STOPPED, "", [])
 
     def _set(self, state: ServiceState, message: str, urls: list[str]) -> None:
-        self.status.state, self.status.message, self.status.urls = state, message, urls
+        self.status.state, self.status.message = state, self.mask(message)
+        self.status.urls = urls
         self.changed()
 
 
@@ -78,14 +91,15 @@ async def wait_until_answering(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     for port in ports:
-        while not await _answers(host, port):
+        while not await answers(host, port):
             if ended.is_set() or loop.time() >= deadline:
                 return port
             await asyncio.sleep(PROBE_INTERVAL)
     return None
 
 
-async def _answers(host: str, port: int) -> bool:
+async def answers(host: str, port: int) -> bool:
+    """Whether something accepts connections at the port of `host`."""
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2.0)
     except (OSError, asyncio.TimeoutError):

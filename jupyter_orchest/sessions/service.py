@@ -8,10 +8,12 @@ from typing import Any, Protocol
 
 from ..engine.model import StepExecutor
 from ..environments.builds import Builds
+from ..projects import MalformedVariables, read_variables, session_variables
 from ..services.errors import Conflict, NotFound
 from ..services.pipelines import PipelineFile, PipelineService
 from .definitions import INTERACTIVE, services_in_scope
 from .model import SessionChanged, SessionState
+from .ports import PortLeases
 from .session import Session
 
 
@@ -35,6 +37,9 @@ class SessionService:
         self.pipelines, self.builds, self.observer = pipelines, builds, observer
         self.data_dir = data_dir
         self.grace_period = grace_period
+        self.ports = PortLeases()
+        """The ports services take without Docker, over every session of the server (runs'
+        own sessions too, see `RunSession`)."""
         self._sessions: dict[str, Session] = {}
         self._run_stoppers: list[Callable[[str], Awaitable[None]]] = []
 
@@ -88,6 +93,13 @@ class SessionService:
         await asyncio.gather(*(self._stop(session) for session in list(self._sessions.values())))
 
     def _launch(self, pipeline: PipelineFile, definition: dict[str, Any]) -> Session:
+        project_dir = self.pipelines.root_dir / pipeline.project
+        pipeline_uuid = definition["uuid"]
+        try:
+            user_variables = read_variables(project_dir).for_pipeline(pipeline_uuid)
+        except MalformedVariables as error:
+            raise Conflict(str(error)) from None
+        pipeline_file = self.pipelines.root_dir / pipeline.path
         session = Session(
             pipeline_path=pipeline.path,
             project=pipeline.project,
@@ -97,6 +109,9 @@ class SessionService:
             builds=self.builds,
             grace_period=self.grace_period,
             publish=self.observer.session_changed,
+            ports=self.ports,
+            user_variables=user_variables,
+            orchest_variables=session_variables(project_dir, pipeline_file, pipeline_uuid),
         )
         self._sessions[pipeline.path] = session
         session.launch()

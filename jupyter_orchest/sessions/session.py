@@ -15,12 +15,11 @@ removed; then it is STOPPED.
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,26 +34,18 @@ from ..environments.definition import (
     resolve_environment,
 )
 from ..environments.executor import EnvironmentExecutor
-from ..environments.model import BackendUnavailable, Environment, EnvironmentBackend
-from ..sdk.services import SESSION_SERVICES
-from .containers import ContainerService, SessionNetwork
-from .definitions import (
-    INTERACTIVE,
-    BadService,
-    ServiceDefinition,
-    ServiceDefinitionError,
-    services_in_scope,
-)
+from ..environments.model import BackendUnavailable, Environment
+from .definitions import INTERACTIVE, services_in_scope
 from .executor import SessionExecutor
 from .model import (
     EnvironmentState,
     EnvironmentStatus,
-    ServiceState,
     SessionChanged,
     SessionState,
 )
-from .processes import ProcessService, services_log_dir
-from .running import RunningService, ServiceReport, status_of
+from .ports import PortLeases
+from .processes import services_log_dir
+from .service_group import ServiceContext, ServiceGroup, build_executor
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +56,6 @@ KERNELS_CHECK = 2.0
 """Seconds between looks at the session's warm kernels, reported when their number changes."""
 NO_ENVIRONMENTS = "The server's kernels"
 """The name shown for what steps run with when environments are off (backend `none`)."""
-ENVIRONMENT_IMAGE = "environment@"
-"""Orchest's prefix of a service image that names one of the project's environments."""
 Publish = Callable[[SessionChanged], None]
 StopRuns = Callable[[str], Awaitable[None]]
 
@@ -85,7 +74,12 @@ class Session:
         builds: Builds,
         grace_period: float,
         publish: Publish,
+        ports: PortLeases,
+        user_variables: Mapping[str, str],
+        orchest_variables: Mapping[str, str],
     ) -> None:
+        """`user_variables`: the project's and the pipeline's, which its services may
+        inherit; `orchest_variables`: what Orchest tells its services about the session."""
         self.id = uuid.uuid4().hex
         self.pipeline_path, self.project = pipeline_path, project
         self.definition = definition
@@ -107,10 +101,24 @@ class Session:
             else LocalExecutor(grace_period=grace_period, standby_kernels=0)
         )
         self.executor = SessionExecutor(self.inner, self)
-        self._definitions = services_in_scope(definition, INTERACTIVE)
-        self._reports = [ServiceReport(status_of(d), self._changed) for d in self._definitions]
-        self._services: list[RunningService] = []
-        self._network: SessionNetwork | None = None
+        self.services = ServiceGroup(
+            services_in_scope(definition, INTERACTIVE),
+            ServiceContext(
+                group=self.id,
+                holder=f"the interactive session of '{pipeline_path}'",
+                ends_by_itself=False,
+                project_dir=self.project_dir,
+                environments_project_dir=self.project_dir,
+                data_dir=self.data_dir,
+                log_dir=services_log_dir(self.project_dir, self.pipeline_uuid),
+                user_variables=user_variables,
+                orchest_variables=orchest_variables,
+                builds=builds,
+                grace_period=grace_period,
+                ports=ports,
+            ),
+            self._changed,
+        )
         self._up = asyncio.Event()
         """Set once it runs, failed or is stopping: what steps wait for."""
         self._launching: asyncio.Task[None] | None = None
@@ -146,7 +154,7 @@ class Session:
             "message": self.message,
             "started_at": self.started_at.isoformat(),
             "environments": [status.to_json() for status in self.environments.values()],
-            "services": [report.status.to_json() for report in self._reports],
+            "services": [status.to_json() for status in self.services.statuses],
         }
 
     # What its executor asks (see SessionSide)
@@ -162,7 +170,7 @@ class Session:
         return "The pipeline's session was stopped: start it again to run the pipeline."
 
     def step_variables(self) -> dict[str, str]:
-        return {SESSION_SERVICES: json.dumps(self._services_for_steps())}
+        return self.services.for_steps()
 
     def step_finished(self) -> None:
         if self.running and time.monotonic() - self._warmed_at > WARM_RENEWAL:
@@ -173,13 +181,9 @@ class Session:
     async def _launch(self) -> None:
         try:
             backend = await self.builds.backends.get() if self.builds.backends.enabled else None
-            await self._open_network(backend)
+            await self.services.open(backend)
             await self.inner.start()
-            self._services = [self._service(i) for i in range(len(self._reports))]
-            await asyncio.gather(
-                self._prepare_environments(),
-                *(service.start() for service in self._services),
-            )
+            await asyncio.gather(self._prepare_environments(), self.services.start())
         except BackendUnavailable as error:
             self._set(SessionState.FAILED, str(error))
         except Exception as error:  # a defect of ours fails the session, not the server
@@ -191,48 +195,6 @@ class Session:
             self._watching = asyncio.ensure_future(self._watch_kernels())
         finally:
             self._up.set()
-
-    async def _open_network(self, backend: EnvironmentBackend | None) -> None:
-        """Docker runs the services in containers: they and the steps share a network."""
-        wanted = any(isinstance(d, ServiceDefinition) for d in self._definitions)
-        if backend is not None and backend.name == "docker" and wanted:
-            self._network = SessionNetwork(self.id)
-            await self._network.open()
-
-    def _service(self, index: int) -> RunningService:
-        definition, report = self._definitions[index], self._reports[index]
-        if isinstance(definition, BadService):
-            return _Refused(report, definition.message)
-        if self._network is not None:
-            return ContainerService(
-                definition,
-                network=self._network,
-                project_dir=self.project_dir,
-                data_dir=self.data_dir,
-                resolve_image=self._image,
-                report=report,
-                grace_period=self.grace_period,
-            )
-        return ProcessService(
-            definition,
-            project_dir=self.project_dir,
-            log_dir=services_log_dir(self.project_dir, self.pipeline_uuid),
-            report=report,
-            grace_period=self.grace_period,
-        )
-
-    async def _image(self, image: str) -> str:
-        """The image to run: as named, or the build of the project's environment that an
-        `environment@<uuid>` names (as in Orchest), built first if need be."""
-        if not image.startswith(ENVIRONMENT_IMAGE):
-            return image
-        try:
-            ready = await self.builds.ensure_built(
-                self.project_dir, image[len(ENVIRONMENT_IMAGE) :], lambda _: None
-            )
-        except EnvironmentUnavailable as error:
-            raise ServiceDefinitionError(str(error)) from None
-        return ready.built.reference
 
     async def _prepare_environments(self) -> None:
         if not self.builds.backends.enabled:
@@ -273,12 +235,7 @@ class Session:
 
     def _build_executor(self, ready: Ready) -> StepExecutor:
         """A build's executor; with Docker, its containers join the session's network."""
-        if self._network is not None and self._network.client is not None:
-            from ..environments.docker import DockerBackend  # only loaded when Docker is used
-
-            if isinstance(ready.backend, DockerBackend):
-                return ready.backend.executor(ready.built, network=self._network.name)
-        return ready.backend.executor(ready.built)
+        return build_executor(ready, self.services)
 
     # Warm kernels
 
@@ -317,36 +274,11 @@ class Session:
         elif isinstance(self.inner, LocalExecutor) and "" in self.environments:
             self.environments[""].kernels = self.inner.warm_kernels()
 
-    # Services for steps
-
-    def _services_for_steps(self) -> dict[str, dict[str, Any]]:
-        """What `orchest.get_services()` returns in the session's steps."""
-        services = {}
-        for definition, service in zip(self._definitions, self._services, strict=False):
-            status = service.report.status
-            if isinstance(definition, BadService) or status.state == ServiceState.FAILED:
-                continue  # unreachable: get_service says it is not there
-            raw = {key: value for key, value in definition.raw.items() if key != "scope"}
-            host = service.internal_hostname
-            ports = definition.ports
-            services[status.name] = {
-                **raw,
-                "name": status.name,
-                "internal_hostname": host,
-                "internal_urls": {port: f"http://{host}:{port}/" for port in ports},
-                "external_urls": dict(service.report.urls),
-                "base_paths": dict.fromkeys(ports, "/"),
-                "state": status.state.value,
-                "message": status.message,
-            }
-        return services
-
     # Stopping
 
     async def _stop(self, stop_runs: StopRuns) -> None:
         self._set(SessionState.STOPPING)
-        for report in self._reports:
-            report.stopping = True  # services ending from now on did not fail
+        self.services.stopping()
         try:
             await stop_runs(self.pipeline_uuid)
         except Exception:
@@ -357,12 +289,8 @@ class Session:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._up.set()
-        await asyncio.gather(*(service.stop() for service in self._services))
-        for report in self._reports:
-            report.stopped()  # also those the launch did not get to
         await self.inner.shutdown()
-        if self._network is not None:
-            await self._network.close()
+        await self.services.stop()
         self._set(SessionState.STOPPED)
 
     # Reporting
@@ -379,19 +307,3 @@ class Session:
         if session != self._published:
             self._published = session
             self.publish(SessionChanged(session))
-
-
-class _Refused:
-    """A service whose definition cannot run: reported FAILED, starts nothing."""
-
-    internal_hostname = ""
-
-    def __init__(self, report: ServiceReport, message: str) -> None:
-        self.report = report
-        self.message = message
-
-    async def start(self) -> None:
-        self.report.failed(self.message)
-
-    async def stop(self) -> None:
-        self.report.stopped()

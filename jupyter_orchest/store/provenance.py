@@ -272,6 +272,7 @@ def from_row(row: ProvenanceRecord) -> StepProvenance:
             pipeline_parameters=parts["pipeline_parameters"],
             environment=parts["environment"],
             inputs=tuple(InputDigest(**item) for item in row.inputs),
+            env_variables=parts.get("env_variables", {}),  # none recorded before there were
         ),
         state=row.state,
         message=row.message,

@@ -20,6 +20,8 @@ import { useTrans } from '../translation';
 export interface IEditorViewProps {
   model: PipelineEditorModel;
   client: OrchestClient;
+  /** The pipeline file, relative to the server's root. */
+  pipelinePath: string;
   events: OrchestEvents;
   environments: readonly IEnvironment[] | null;
   kernels: readonly IKernelChoice[];
@@ -98,6 +100,8 @@ export function EditorView(props: IEditorViewProps): JSX.Element {
         pipeline={pipeline}
         environments={environments}
         kernels={props.kernels}
+        client={props.client}
+        pipelinePath={props.pipelinePath}
         onPickFile={props.onPickFile}
         onOpenStep={props.onOpenStep}
       />

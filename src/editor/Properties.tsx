@@ -1,9 +1,10 @@
 import * as React from 'react';
 
-import { IEnvironment } from '../api';
+import { IEnvironment, OrchestClient } from '../api';
 import { IPipelineJSON, isStepFile, IStepJSON } from '../model/definition';
 import { formatParameters, parseParameters } from '../model/parameters';
 import { AttemptFields } from './AttemptFields';
+import { EnvVariables } from './EnvVariables';
 import { PipelineEditorModel } from './model';
 import { useTrans } from '../translation';
 
@@ -19,6 +20,9 @@ export interface IPropertiesProps {
   /** The project's environments, or null when the server cannot list them. */
   environments: readonly IEnvironment[] | null;
   kernels: readonly IKernelChoice[];
+  client: OrchestClient;
+  /** The pipeline file, relative to the server's root. */
+  pipelinePath: string;
   onPickFile: (uuid: string) => void;
   onOpenStep: (uuid: string) => void;
 }
@@ -243,6 +247,11 @@ function PipelineProperties(
         />
         {trans.__('Remove a step’s outputs once its children have read them')}
       </label>
+      <EnvVariables
+        key={props.pipelinePath}
+        client={props.client}
+        pipelinePath={props.pipelinePath}
+      />
     </div>
   );
 }

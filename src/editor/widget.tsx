@@ -271,6 +271,7 @@ export class PipelineEditor extends ReactWidget {
         <EditorView
           model={this.model}
           client={this.services.client}
+          pipelinePath={this.path}
           events={this.services.events}
           environments={this._environments}
           kernels={this.services.kernels()}

@@ -22,6 +22,7 @@ def write_pipeline(
     steps: list[dict[str, Any]],
     files: dict[str, str],
     services: dict[str, dict[str, Any]] | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> Path:
     """Step files ({name: source}) and a pipeline of them with these services."""
     project.mkdir(parents=True, exist_ok=True)
@@ -32,7 +33,7 @@ def write_pipeline(
         "uuid": "pipeline-1",
         "version": "1.0.0",
         "settings": {},
-        "parameters": {},
+        "parameters": parameters or {},
         "services": services or {},
         "steps": {step["uuid"]: step for step in steps},
     }

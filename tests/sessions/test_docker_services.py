@@ -225,3 +225,95 @@ async def test_a_session_removes_what_a_dead_server_left(
         ):
             with contextlib.suppress(docker.errors.NotFound):
                 remove()
+
+
+# Runs that are not interactive: each has a session, and a network, of its own.
+
+FETCH_OWN = """\
+import json, urllib.request
+import orchest
+web = orchest.get_service("web")
+with urllib.request.urlopen(f"http://{web['internal_hostname']}:8000/test.orchest") as reply:
+    served = json.load(reply)["parameters"]["n"]
+print("mine", orchest.get_pipeline_param("n"), "served", served, flush=True)
+"""
+
+
+def run_web(scope: list[str]) -> dict[str, Any]:
+    """A web server of the run's copy of the project, on port 8000 of its network."""
+    return service(
+        "web",
+        image=BASE_IMAGE,
+        command="python3 -m http.server 8000",
+        args="--directory /srv/project",
+        binds={"/project-dir": "/srv/project"},
+        ports=[8000],
+        scope=scope,
+    )
+
+
+def write_fetching(project: Path, environment: str) -> None:
+    write_pipeline(
+        project,
+        [make_step("fetch", "fetch.py", [], environment=environment, cache=False)],
+        {"fetch.py": FETCH_OWN},
+        services={"web": run_web(["noninteractive"]), "ui": run_web(["interactive"])},
+        parameters={"n": 0},
+    )
+
+
+async def test_two_runs_of_a_job_at_once_each_have_their_own_services_network(
+    api: ApiCall, project: Path, engine: DockerClient
+) -> None:
+    environment = create_environment(project, name="Docker", setup_script="echo ready\n")
+    write_fetching(project, environment.uuid)
+    status, job = await api(
+        "POST", "jobs", body={"pipeline_path": PIPELINE, "parameters": {"pipeline": {"n": [1, 2]}}}
+    )
+    assert status == 201, job
+    seen_networks: set[str] = set()
+    while job["status"] not in ("SUCCESS", "FAILURE", "ABORTED"):
+        seen_networks |= set(ours(engine)[1])
+        _, job = await api("GET", "jobs", job["id"])
+    assert job["status"] == "SUCCESS", job
+    for run in job["runs"]:
+        _, log = await api("GET", "runs", run["id"], "steps", "fetch", "log")
+        n = run["parameters"]["pipeline"]["n"]
+        assert f"mine {n} served {n}" in log, log  # its own run's web, both on port 8000
+    assert len(seen_networks) == 2, "a network of each run's own"
+    assert ours(engine) == ([], []), "containers and networks gone with the runs"
+
+
+def test_a_command_line_run_in_docker_starts_and_removes_its_services(
+    project: Path, engine: DockerClient
+) -> None:
+    environment = create_environment(
+        project, name="Docker", base_image=BASE_IMAGE, setup_script="echo ready\n"
+    )
+    write_fetching(project, environment.uuid)
+    command = [
+        str(Path(sys.executable).parent / "jupyter"),
+        "orchest",
+        "run",
+        str(project / PIPELINE),
+        "--param",
+        "n=5",
+        "--environment-backend",
+        "docker",
+        "--database-url",
+        f"sqlite:///{project / 'orchest.db'}",
+        "--cache-dir",
+        str(project / "cache"),
+    ]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as cli:
+        output, _ = cli.communicate(timeout=900)
+    assert cli.returncode == 0, output
+    assert "service web RUNNING at http://127.0.0.1:" in output
+    assert "service web STOPPED" in output and "service ui" not in output
+    [log] = (project / ".orchest/pipelines/pipeline-1/runs").glob("*/logs/fetch.log")
+    assert "mine 5 served 0" in log.read_text()
+    its = {"label": f"{labels.OWNER}={labels.owner().rpartition(':')[0]}:{cli.pid}"}
+    assert engine.api.containers(all=True, filters=its) == []
+    assert engine.api.networks(filters=its) == []

@@ -39,7 +39,7 @@ def test_unknown_services_and_missing_sessions_are_orchest_errors(
     with pytest.raises(orchest.error.ServiceNotFound, match=r"'db'.*web"):
         orchest.get_service("db")
     monkeypatch.delenv(SESSION_SERVICES)
-    with pytest.raises(orchest.error.SessionNotFound, match="without an interactive session"):
+    with pytest.raises(orchest.error.SessionNotFound, match="without a session that has services"):
         orchest.get_services()
     with pytest.raises(orchest.error.Error):
         orchest.get_service("web")
